@@ -1,0 +1,70 @@
+# Noom: `make dev` to run it, `make test` to check everything. `make help` lists the rest.
+# Every target installs what is missing first, and only that: a second run takes seconds.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 8787
+DEV_ARGS ?=
+WORKER_BUILD_VERSION := 0.8.7
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
+CARGO_BIN := $(HOME)/.cargo/bin
+NODE_BIN := node_modules/.bin
+
+export PATH := $(CARGO_BIN):$(PATH)
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+# worker-build would download these; point it at the pinned local ones instead.
+export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
+export ESBUILD_BIN := $(CURDIR)/$(NODE_BIN)/esbuild
+export WASM_OPT_BIN := $(CURDIR)/$(NODE_BIN)/wasm-opt
+
+RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+
+.PHONY: help dev test build tools rust-tools node-tools chromium test-unit test-contract test-browser clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+dev: tools build ## Install what is missing, build, run on http://127.0.0.1:$(PORT)
+	$(NODE_BIN)/wrangler dev --ip 127.0.0.1 --port $(PORT) --persist-to .wrangler/state $(DEV_ARGS)
+
+test: tools chromium build ## Run every test: Rust unit tests, contract tests, browser tests
+	cargo test --quiet
+	node --test --test-concurrency=1 --test-reporter=spec tests/contract/
+	./tests/browser/run.sh
+
+test-unit: ## Only the Rust unit tests (no tools needed beyond cargo)
+	cargo test
+
+test-contract: tools build ## Only the contract tests against a real wrangler dev
+	node --test --test-concurrency=1 --test-reporter=spec tests/contract/
+
+test-browser: tools chromium build ## Only the browser tests (Chromium in a loopback-only namespace)
+	./tests/browser/run.sh
+
+build: build/index.js ## Compile the Worker to WebAssembly (only when sources changed)
+
+build/index.js: $(RUST_SOURCES) | tools
+	worker-build --release
+	@touch $@
+
+tools: rust-tools node-tools ## Install the pinned toolchain pieces that are missing
+
+rust-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@[ "$$(worker-build --version 2>/dev/null)" = "$(WORKER_BUILD_VERSION)" ] || cargo install worker-build --version $(WORKER_BUILD_VERSION) --locked
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+node-tools: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+chromium: ## Install Debian's Chromium for the browser tests, if missing
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+clean: ## Remove build output and local state
+	rm -rf build target .wrangler

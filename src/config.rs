@@ -1,0 +1,71 @@
+//! Operator settings (wrangler vars and secrets), parsed from the plain strings
+//! the runtime hands over, and the request rules that depend on them.
+
+use serde_json::Value;
+
+/// The ICE servers used when `ICE_SERVERS` is not set.
+pub const DEFAULT_ICE_SERVERS: &str = r#"[{"urls":"stun:stun.cloudflare.com:3478"}]"#;
+
+/// `MAX_PEERS`: a positive whole number, else the default of 8.
+pub fn max_peers(var: Option<&str>) -> usize {
+    var.and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or(crate::core::DEFAULT_MAX_PEERS)
+}
+
+/// `ICE_SERVERS`: a JSON array that replaces the default. Anything else is a
+/// configuration mistake: the default is used and the reason returned so the
+/// Worker can log it.
+pub fn ice_servers(var: Option<&str>) -> Result<Value, String> {
+    let default = || serde_json::from_str(DEFAULT_ICE_SERVERS).unwrap_or(Value::Array(Vec::new()));
+    match var.map(str::trim) {
+        None | Some("") => Ok(default()),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(v @ Value::Array(_)) => Ok(v),
+            _ => Err(format!("ICE_SERVERS is not a JSON array: {text}")),
+        },
+    }
+}
+
+/// The contract's Origin rule: no `Origin` header, the request's own origin, or
+/// one listed in `ALLOWED_ORIGINS` (comma-separated, exact match).
+pub fn origin_allowed(origin: Option<&str>, own_origin: &str, allowed: Option<&str>) -> bool {
+    let Some(origin) = origin else { return true };
+    let origin = origin.trim_end_matches('/');
+    origin.eq_ignore_ascii_case(own_origin)
+        || allowed.unwrap_or("").split(',').map(|o| o.trim().trim_end_matches('/')).any(|o| !o.is_empty() && o.eq_ignore_ascii_case(origin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_peers_defaults_to_8() {
+        assert_eq!(max_peers(None), 8);
+        assert_eq!(max_peers(Some("3")), 3);
+        assert_eq!(max_peers(Some(" 12 ")), 12);
+        assert_eq!(max_peers(Some("0")), 8);
+        assert_eq!(max_peers(Some("lots")), 8);
+    }
+
+    #[test]
+    fn ice_servers_default_and_override() {
+        assert_eq!(ice_servers(None).unwrap()[0]["urls"], "stun:stun.cloudflare.com:3478");
+        assert_eq!(ice_servers(Some("[]")).unwrap(), Value::Array(vec![]));
+        let custom = ice_servers(Some(r#"[{"urls":["turn:t.example:3478"],"username":"u","credential":"c"}]"#)).unwrap();
+        assert_eq!(custom[0]["username"], "u");
+        assert!(ice_servers(Some("{}")).is_err());
+        assert!(ice_servers(Some("not json")).is_err());
+    }
+
+    #[test]
+    fn origin_rule() {
+        let own = "http://127.0.0.1:8787";
+        assert!(origin_allowed(None, own, None));
+        assert!(origin_allowed(Some("http://127.0.0.1:8787"), own, None));
+        assert!(!origin_allowed(Some("http://evil.example"), own, None));
+        assert!(!origin_allowed(Some("null"), own, None));
+        assert!(origin_allowed(Some("https://a.example"), own, Some("https://b.example, https://a.example")));
+        assert!(!origin_allowed(Some("https://c.example"), own, Some("https://b.example,https://a.example")));
+        assert!(!origin_allowed(Some("http://127.0.0.1:8788"), own, Some("")));
+    }
+}

@@ -1,0 +1,514 @@
+//! The wire contract (`../shared/PROTOCOL.md`, described in `docs/protocol.md`):
+//! what a frame means, never how it moves.
+//!
+//! Parsing turns one text frame into a [`ClientMessage`] or a [`ProtocolError`];
+//! the server's replies are built by the small `*_frame` functions at the end.
+//! Nothing here knows about sockets, the clock or the Workers runtime, so every
+//! rule is unit-tested natively with plain strings.
+//!
+//! One design point matters for speed: a `signal` frame's `data` is kept as the
+//! raw JSON text the sender wrote ([`RawValue`]) and pasted into the outgoing
+//! frame unchanged, so a 4 KB SDP offer is scanned once and never re-encoded.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+/// Largest text frame the room accepts, in bytes (UTF-8).
+pub const MAX_FRAME_BYTES: usize = 65_536;
+/// A display name is 1 to 32 Unicode scalar values after trimming.
+pub const MAX_NAME_CHARS: usize = 32;
+/// A chat message is 1 to 2000 Unicode scalar values.
+pub const MAX_CHAT_CHARS: usize = 2000;
+
+/// The server-assigned identity of one connection inside a room.
+pub type PeerId = String;
+
+/// Every error the contract names. The one place that maps each to its wire
+/// `code`, its human message and, for the fatal ones, the close code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolError {
+    BadJson,
+    BadMessage,
+    NotJoined,
+    AlreadyJoined,
+    NameInvalid,
+    TextInvalid,
+    UnknownPeer,
+    RateLimited,
+    TooLarge,
+    RoomFull,
+}
+
+impl ProtocolError {
+    /// The contract's `code` string.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::BadJson => "bad_json",
+            Self::BadMessage => "bad_message",
+            Self::NotJoined => "not_joined",
+            Self::AlreadyJoined => "already_joined",
+            Self::NameInvalid => "name_invalid",
+            Self::TextInvalid => "text_invalid",
+            Self::UnknownPeer => "unknown_peer",
+            Self::RateLimited => "rate_limited",
+            Self::TooLarge => "too_large",
+            Self::RoomFull => "room_full",
+        }
+    }
+
+    /// A sentence a person can act on.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::BadJson => "frame is not a JSON object",
+            Self::BadMessage => "unknown type, wrong or missing field, or binary frame",
+            Self::NotJoined => "send join first",
+            Self::AlreadyJoined => "this connection has already joined",
+            Self::NameInvalid => "name must be 1 to 32 characters with no control characters",
+            Self::TextInvalid => "chat text must be 1 to 2000 characters and not only whitespace",
+            Self::UnknownPeer => "no such peer in this room",
+            Self::RateLimited => "too many messages; this one was dropped",
+            Self::TooLarge => "frame is larger than 65536 bytes",
+            Self::RoomFull => "the room is full",
+        }
+    }
+
+    /// `Some(close code)` when the error ends the connection.
+    pub fn close_code(self) -> Option<u16> {
+        match self {
+            Self::TooLarge => Some(1009),
+            Self::RoomFull => Some(4001),
+            _ => None,
+        }
+    }
+}
+
+/// A peer's media and hand state: the four booleans of the contract.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaState {
+    pub audio: bool,
+    pub video: bool,
+    pub screen: bool,
+    pub hand: bool,
+}
+
+/// A partial state update: only the booleans the client sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatePatch {
+    pub audio: Option<bool>,
+    pub video: Option<bool>,
+    pub screen: Option<bool>,
+    pub hand: Option<bool>,
+}
+
+impl MediaState {
+    /// Merges a patch; returns whether anything changed.
+    pub fn apply(&mut self, patch: StatePatch) -> bool {
+        let before = *self;
+        self.audio = patch.audio.unwrap_or(self.audio);
+        self.video = patch.video.unwrap_or(self.video);
+        self.screen = patch.screen.unwrap_or(self.screen);
+        self.hand = patch.hand.unwrap_or(self.hand);
+        before != *self
+    }
+}
+
+/// A peer as the contract shows it: `{"id","name","audio","video","screen","hand"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    pub id: PeerId,
+    pub name: String,
+    #[serde(flatten)]
+    pub state: MediaState,
+}
+
+/// One chat message as stored in history (the `chat` frame without `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatEntry {
+    pub from: PeerId,
+    pub name: String,
+    pub text: String,
+    pub ts: u64,
+}
+
+/// A validated message from a client.
+#[derive(Debug)]
+pub enum ClientMessage<'a> {
+    Join { name: String, public: bool, state: MediaState },
+    Chat { text: String },
+    Signal { to: PeerId, data: &'a RawValue },
+    State(StatePatch),
+    Leave,
+}
+
+/// The top level of a frame: each field's value kept as raw JSON, so fields a
+/// message type does not use are ignored whatever they hold, and `data` is
+/// never decoded.
+type Fields<'a> = BTreeMap<String, &'a RawValue>;
+
+/// Parses one text frame. The size check comes first: an oversized frame is
+/// `too_large` whatever it contains.
+pub fn parse_client_frame(frame: &str) -> Result<ClientMessage<'_>, ProtocolError> {
+    if frame.len() > MAX_FRAME_BYTES {
+        return Err(ProtocolError::TooLarge);
+    }
+    let fields: Fields = serde_json::from_str(frame).map_err(|_| ProtocolError::BadJson)?;
+    let kind: String = required(&fields, "type")?;
+    match kind.as_str() {
+        "join" => Ok(ClientMessage::Join {
+            name: required(&fields, "name")?,
+            public: optional(&fields, "public")?.unwrap_or(false),
+            state: MediaState {
+                audio: optional(&fields, "audio")?.unwrap_or(false),
+                video: optional(&fields, "video")?.unwrap_or(false),
+                screen: false,
+                hand: false,
+            },
+        }),
+        "chat" => Ok(ClientMessage::Chat { text: required(&fields, "text")? }),
+        "signal" => Ok(ClientMessage::Signal {
+            to: required(&fields, "to")?,
+            data: fields.get("data").copied().ok_or(ProtocolError::BadMessage)?,
+        }),
+        "state" => Ok(ClientMessage::State(StatePatch {
+            audio: optional(&fields, "audio")?,
+            video: optional(&fields, "video")?,
+            screen: optional(&fields, "screen")?,
+            hand: optional(&fields, "hand")?,
+        })),
+        "leave" => Ok(ClientMessage::Leave),
+        _ => Err(ProtocolError::BadMessage),
+    }
+}
+
+fn optional<'a, T: Deserialize<'a>>(fields: &Fields<'a>, key: &str) -> Result<Option<T>, ProtocolError> {
+    match fields.get(key) {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str(raw.get()).map(Some).map_err(|_| ProtocolError::BadMessage),
+    }
+}
+
+fn required<'a, T: Deserialize<'a>>(fields: &Fields<'a>, key: &str) -> Result<T, ProtocolError> {
+    optional(fields, key)?.ok_or(ProtocolError::BadMessage)
+}
+
+/// Trims a display name and checks the contract's rule; returns the name to use.
+pub fn validate_name(name: &str) -> Result<String, ProtocolError> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ProtocolError::NameInvalid);
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks a chat text: 1 to 2000 scalar values, not only whitespace.
+pub fn validate_chat_text(text: &str) -> Result<(), ProtocolError> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_CHAT_CHARS || text.trim().is_empty() {
+        return Err(ProtocolError::TextInvalid);
+    }
+    Ok(())
+}
+
+/// A room name: 1 to 64 of `[A-Za-z0-9_-]`, case-sensitive.
+pub fn is_valid_room_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+// ---- Server frames ------------------------------------------------------------
+// Each builder returns the finished JSON text, so a broadcast serializes once.
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Serializing these plain structs cannot fail: no maps with non-string keys,
+    // no custom Serialize impls that error.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// `{"type":"welcome",...}`: the answer to a valid join.
+pub fn welcome_frame(id: &str, room: &str, peers: &[&Peer], history: &[ChatEntry], max_peers: usize) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Welcome<'a> {
+        r#type: &'static str,
+        id: &'a str,
+        room: &'a str,
+        peers: &'a [&'a Peer],
+        history: &'a [ChatEntry],
+        max_peers: usize,
+    }
+    to_json(&Welcome { r#type: "welcome", id, room, peers, history, max_peers })
+}
+
+/// `{"type":"joined","peer":{...}}`
+pub fn joined_frame(peer: &Peer) -> String {
+    #[derive(Serialize)]
+    struct Joined<'a> {
+        r#type: &'static str,
+        peer: &'a Peer,
+    }
+    to_json(&Joined { r#type: "joined", peer })
+}
+
+/// `{"type":"left","id":"..."}`
+pub fn left_frame(id: &str) -> String {
+    #[derive(Serialize)]
+    struct Left<'a> {
+        r#type: &'static str,
+        id: &'a str,
+    }
+    to_json(&Left { r#type: "left", id })
+}
+
+/// `{"type":"chat","from","name","text","ts"}`
+pub fn chat_frame(entry: &ChatEntry) -> String {
+    #[derive(Serialize)]
+    struct Chat<'a> {
+        r#type: &'static str,
+        #[serde(flatten)]
+        entry: &'a ChatEntry,
+    }
+    to_json(&Chat { r#type: "chat", entry })
+}
+
+/// `{"type":"signal","from":"...","data":<as the sender wrote it>}`
+pub fn signal_frame(from: &str, data: &RawValue) -> String {
+    #[derive(Serialize)]
+    struct Signal<'a> {
+        r#type: &'static str,
+        from: &'a str,
+        data: &'a RawValue,
+    }
+    to_json(&Signal { r#type: "signal", from, data })
+}
+
+/// `{"type":"state","id",...the four booleans}`
+pub fn state_frame(id: &str, state: MediaState) -> String {
+    #[derive(Serialize)]
+    struct State<'a> {
+        r#type: &'static str,
+        id: &'a str,
+        #[serde(flatten)]
+        state: MediaState,
+    }
+    to_json(&State { r#type: "state", id, state })
+}
+
+/// `{"type":"error","code","message"}`
+pub fn error_frame(error: ProtocolError) -> String {
+    #[derive(Serialize)]
+    struct ErrorFrame {
+        r#type: &'static str,
+        code: &'static str,
+        message: &'static str,
+    }
+    to_json(&ErrorFrame { r#type: "error", code: error.code(), message: error.message() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn parse(frame: &str) -> Result<ClientMessage<'_>, ProtocolError> {
+        parse_client_frame(frame)
+    }
+
+    #[test]
+    fn join_with_defaults() {
+        match parse(r#"{"type":"join","name":"Ann"}"#).unwrap() {
+            ClientMessage::Join { name, public, state } => {
+                assert_eq!(name, "Ann");
+                assert!(!public);
+                assert_eq!(state, MediaState::default());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn join_with_all_fields_and_unknown_ones() {
+        let msg = parse(r#"{"type":"join","name":"Ann","public":true,"audio":true,"video":false,"x":{"y":[1]}}"#).unwrap();
+        match msg {
+            ClientMessage::Join { public, state, .. } => {
+                assert!(public);
+                assert!(state.audio && !state.video);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unrelated_field_of_odd_type_is_ignored() {
+        // `name` means nothing to chat, so its type does not matter.
+        assert!(matches!(parse(r#"{"type":"chat","text":"hi","name":5}"#), Ok(ClientMessage::Chat { .. })));
+    }
+
+    #[test]
+    fn not_an_object_is_bad_json() {
+        for frame in ["", "hello", "[1,2]", "\"join\"", "42", "null", "{\"type\":\"chat\"", "{} x"] {
+            assert_eq!(parse(frame).unwrap_err(), ProtocolError::BadJson, "{frame:?}");
+        }
+    }
+
+    #[test]
+    fn missing_or_wrong_type_is_bad_message() {
+        for frame in [
+            r#"{}"#,
+            r#"{"type":5}"#,
+            r#"{"type":"dance"}"#,
+            r#"{"type":"join"}"#,
+            r#"{"type":"join","name":7}"#,
+            r#"{"type":"join","name":"a","public":"yes"}"#,
+            r#"{"type":"join","name":"a","audio":null}"#,
+            r#"{"type":"chat"}"#,
+            r#"{"type":"chat","text":["hi"]}"#,
+            r#"{"type":"signal","to":"abc"}"#,
+            r#"{"type":"signal","data":{}}"#,
+            r#"{"type":"signal","to":1,"data":{}}"#,
+            r#"{"type":"state","hand":1}"#,
+        ] {
+            assert_eq!(parse(frame).unwrap_err(), ProtocolError::BadMessage, "{frame}");
+        }
+    }
+
+    #[test]
+    fn signal_data_is_kept_verbatim() {
+        let frame = r#"{"type":"signal","to":"peer1234","data":{"sdp":"v=0\r\n","n":[1, 2.50]}}"#;
+        match parse(frame).unwrap() {
+            ClientMessage::Signal { to, data } => {
+                assert_eq!(to, "peer1234");
+                assert_eq!(data.get(), r#"{"sdp":"v=0\r\n","n":[1, 2.50]}"#);
+                let out = signal_frame("me", data);
+                assert_eq!(out, r#"{"type":"signal","from":"me","data":{"sdp":"v=0\r\n","n":[1, 2.50]}}"#);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn signal_data_may_be_any_json_value() {
+        for data in ["null", "1", "\"x\"", "[]", "true"] {
+            let frame = format!(r#"{{"type":"signal","to":"p","data":{data}}}"#);
+            assert!(matches!(parse(&frame), Ok(ClientMessage::Signal { .. })), "{frame}");
+        }
+    }
+
+    #[test]
+    fn state_takes_any_subset() {
+        match parse(r#"{"type":"state","hand":true}"#).unwrap() {
+            ClientMessage::State(p) => assert_eq!(p, StatePatch { hand: Some(true), ..Default::default() }),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn frame_of_65536_bytes_is_parsed_and_65537_is_too_large() {
+        let base = r#"{"type":"chat","text":""}"#;
+        let pad = MAX_FRAME_BYTES - base.len();
+        let exact = format!(r#"{{"type":"chat","text":"{}"}}"#, "a".repeat(pad));
+        assert_eq!(exact.len(), MAX_FRAME_BYTES);
+        assert!(matches!(parse(&exact), Ok(ClientMessage::Chat { .. })));
+        let over = format!(r#"{{"type":"chat","text":"{}"}}"#, "a".repeat(pad + 1));
+        assert_eq!(parse(&over).unwrap_err(), ProtocolError::TooLarge);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        // Values the room never decodes are skipped without recursion, so a
+        // deep one in an unused field is simply ignored.
+        let deep = format!(r#"{{"type":"state","x":{}{}}}"#, "[".repeat(5000), "]".repeat(5000));
+        assert!(matches!(parse(&deep), Ok(ClientMessage::State(_))));
+        // A decoded field past serde_json's recursion limit is rejected, not a stack overflow.
+        let deep_type = format!(r#"{{"type":{}"x"{}}}"#, "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(parse(&deep_type).unwrap_err(), ProtocolError::BadMessage);
+        let unclosed = "[".repeat(30000);
+        assert_eq!(parse(&unclosed).unwrap_err(), ProtocolError::BadJson);
+        // Signal data nested a little is fine.
+        let nested = format!(r#"{{"type":"signal","to":"p","data":{}{}}}"#, "[".repeat(100), "]".repeat(100));
+        assert!(parse(&nested).is_ok());
+    }
+
+    #[test]
+    fn name_of_32_scalar_values_is_valid_and_33_is_name_invalid() {
+        assert!(validate_name(&"a".repeat(32)).is_ok());
+        assert_eq!(validate_name(&"a".repeat(33)), Err(ProtocolError::NameInvalid));
+        // Emoji count as one scalar value each (4 bytes in UTF-8).
+        assert!(validate_name(&"😀".repeat(32)).is_ok());
+        assert_eq!(validate_name(&"😀".repeat(33)), Err(ProtocolError::NameInvalid));
+    }
+
+    #[test]
+    fn name_is_trimmed_first() {
+        assert_eq!(validate_name("  Ann  ").unwrap(), "Ann");
+        assert!(validate_name(&format!("  {}  ", "a".repeat(32))).is_ok());
+        assert_eq!(validate_name("   "), Err(ProtocolError::NameInvalid));
+        assert_eq!(validate_name(""), Err(ProtocolError::NameInvalid));
+    }
+
+    #[test]
+    fn name_with_control_characters_is_name_invalid() {
+        for name in ["a\u{0}b", "a\nb", "a\tb", "a\u{7f}", "x\u{9b}"] {
+            assert_eq!(validate_name(name), Err(ProtocolError::NameInvalid), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn chat_of_2000_chars_is_valid_and_2001_is_text_invalid() {
+        assert!(validate_chat_text(&"x".repeat(2000)).is_ok());
+        assert_eq!(validate_chat_text(&"x".repeat(2001)), Err(ProtocolError::TextInvalid));
+        assert!(validate_chat_text(&"é".repeat(2000)).is_ok());
+    }
+
+    #[test]
+    fn empty_or_whitespace_only_chat_is_text_invalid() {
+        for text in ["", " ", "\n\t  ", "\u{3000}"] {
+            assert_eq!(validate_chat_text(text), Err(ProtocolError::TextInvalid), "{text:?}");
+        }
+        assert!(validate_chat_text(" hi ").is_ok());
+    }
+
+    #[test]
+    fn room_names() {
+        assert!(is_valid_room_name("abc-defg-hij"));
+        assert!(is_valid_room_name("Team_Room-1"));
+        assert!(is_valid_room_name(&"a".repeat(64)));
+        assert!(!is_valid_room_name(&"a".repeat(65)));
+        assert!(!is_valid_room_name(""));
+        assert!(!is_valid_room_name("a b"));
+        assert!(!is_valid_room_name("a.b"));
+        assert!(!is_valid_room_name("é"));
+    }
+
+    #[test]
+    fn every_error_has_a_code_and_message() {
+        use ProtocolError::*;
+        for e in [BadJson, BadMessage, NotJoined, AlreadyJoined, NameInvalid, TextInvalid, UnknownPeer, RateLimited, TooLarge, RoomFull] {
+            let v: Value = serde_json::from_str(&error_frame(e)).unwrap();
+            assert_eq!(v["type"], "error");
+            assert_eq!(v["code"], e.code());
+            assert!(!e.message().is_empty());
+        }
+        assert_eq!(TooLarge.close_code(), Some(1009));
+        assert_eq!(RoomFull.close_code(), Some(4001));
+        assert_eq!(BadJson.close_code(), None);
+    }
+
+    #[test]
+    fn server_frames_match_the_contract() {
+        let peer = Peer { id: "p1".into(), name: "Ann".into(), state: MediaState { audio: true, ..Default::default() } };
+        let v: Value = serde_json::from_str(&joined_frame(&peer)).unwrap();
+        assert_eq!(v, json!({"type":"joined","peer":{"id":"p1","name":"Ann","audio":true,"video":false,"screen":false,"hand":false}}));
+        let entry = ChatEntry { from: "p1".into(), name: "Ann".into(), text: "<b>hi</b>".into(), ts: 5 };
+        let v: Value = serde_json::from_str(&chat_frame(&entry)).unwrap();
+        assert_eq!(v, json!({"type":"chat","from":"p1","name":"Ann","text":"<b>hi</b>","ts":5}));
+        let v: Value = serde_json::from_str(&welcome_frame("me", "room", &[&peer], &[entry], 8)).unwrap();
+        assert_eq!(v["maxPeers"], 8);
+        assert_eq!(v["history"][0], json!({"from":"p1","name":"Ann","text":"<b>hi</b>","ts":5}));
+        assert_eq!(v["peers"][0]["id"], "p1");
+        let v: Value = serde_json::from_str(&state_frame("p1", MediaState { hand: true, ..Default::default() })).unwrap();
+        assert_eq!(v, json!({"type":"state","id":"p1","audio":false,"video":false,"screen":false,"hand":true}));
+        assert_eq!(left_frame("p1"), r#"{"type":"left","id":"p1"}"#);
+    }
+}

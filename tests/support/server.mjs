@@ -1,0 +1,108 @@
+// Starts a real `wrangler dev` for a test and stops it afterwards.
+//
+// Each server gets its own free HTTP and inspector ports and its own persisted
+// state folder, so several can run side by side. It does not build: `make test`
+// builds once before the suites run (and the wrangler.toml build step is a no-op
+// when nothing changed).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `wrangler dev`.
+ * @param {object} [opts]
+ * @param {Record<string,string>} [opts.vars]  extra `--var NAME:VALUE`
+ * @param {string} [opts.persistTo]  state folder to reuse (default: a fresh temp folder, removed on stop)
+ * @param {string} [opts.config]  another wrangler.toml (default: the project's)
+ * @param {number} [opts.timeoutMs]  how long to wait for /api/health
+ * @returns {Promise<{url:string, wsUrl:string, port:number, persistTo:string, logs:()=>string, stop:()=>Promise<void>}>}
+ */
+export async function startServer(opts = {}) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const ownState = !opts.persistTo;
+  const persistTo = opts.persistTo ?? mkdtempSync(path.join(os.tmpdir(), 'noom-state-'));
+  const vars = { ICE_SERVERS: '[]', ...(opts.vars ?? {}) };
+  const healthPath = opts.healthPath ?? '/api/health';
+  const args = [
+    'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+    '--persist-to', persistTo, '--log-level', opts.logLevel ?? 'warn', '--show-interactive-dev-session=false',
+  ];
+  if (opts.config) args.push('--config', opts.config);
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  let output = '';
+  const child = spawn(WRANGLER, args, {
+    cwd: opts.cwd ?? ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      NO_COLOR: '1',
+      CI: 'true',
+    },
+  });
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  let exited = false;
+  child.on('exit', () => { exited = true; });
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+  for (;;) {
+    if (exited) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      const res = await fetch(url + healthPath, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) {
+      killGroup(child);
+      throw new Error(`wrangler dev did not answer on ${url} in time:\n${output}`);
+    }
+    await sleep(250);
+  }
+
+  return {
+    url,
+    wsUrl: url.replace('http', 'ws'),
+    port,
+    persistTo,
+    logs: () => output,
+    async stop({ keepState = false } = {}) {
+      if (!exited) {
+        const done = new Promise((r) => child.once('exit', r));
+        killGroup(child, 'SIGTERM');
+        const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+        await done;
+        clearTimeout(timer);
+      }
+      if (ownState && !keepState) rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+}
+
+function killGroup(child, signal = 'SIGKILL') {
+  try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+}
