@@ -34,7 +34,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {object} [opts]
  * @param {Record<string,string>} [opts.vars]  extra `--var NAME:VALUE`
  * @param {string} [opts.persistTo]  state folder to reuse (default: a fresh temp folder, removed on stop)
- * @param {string} [opts.config]  another wrangler.toml (default: the project's)
+ * @param {string} [opts.config]  another wrangler.toml (default: $NOOM_SERVER_CONFIG, else the project's)
  * @param {number} [opts.timeoutMs]  how long to wait for /api/health
  * @returns {Promise<{url:string, wsUrl:string, port:number, persistTo:string, logs:()=>string, stop:()=>Promise<void>}>}
  */
@@ -49,7 +49,10 @@ export async function startServer(opts = {}) {
     'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--persist-to', persistTo, '--log-level', opts.logLevel ?? 'warn', '--show-interactive-dev-session=false',
   ];
-  if (opts.config) args.push('--config', opts.config);
+  // NOOM_SERVER_CONFIG points every suite at another implementation of the
+  // contract (the JavaScript baseline in bench/), so both pass the same tests.
+  const config = opts.config ?? process.env.NOOM_SERVER_CONFIG;
+  if (config) args.push('--config', path.resolve(ROOT, config));
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   let output = '';
   const child = spawn(WRANGLER, args, {
