@@ -1,0 +1,111 @@
+// The lobby at `/`: start a meeting, join one by code or name, see public rooms.
+
+import { el, byId, show } from './dom.js';
+import { parseRoomInput, nameProblem, loadName, saveName } from './names.js';
+
+const REFRESH_MS = 5000;
+
+const lobby = {
+  name: byId('name'),
+  newMeeting: byId('new-meeting'),
+  joinForm: byId('join-form'),
+  joinRoom: byId('join-room'),
+  isPublic: byId('public'),
+  error: byId('lobby-error'),
+  list: byId('public-list'),
+  empty: byId('public-empty'),
+  refreshTimer: 0,
+  refreshing: null,
+};
+
+function showError(message) {
+  lobby.error.textContent = message ?? '';
+  show(lobby.error, Boolean(message));
+}
+
+/** Remembers the name if it is valid; a missing name is asked again on the room page. */
+function rememberName() {
+  const name = lobby.name.value.trim();
+  if (name && !nameProblem(name)) saveName(name);
+  return name;
+}
+
+function meetingUrl(room) {
+  const url = new URL(`/r/${encodeURIComponent(room)}`, window.location.origin);
+  if (lobby.isPublic.checked) url.searchParams.set('public', '1');
+  return url.pathname + url.search;
+}
+
+async function createMeeting() {
+  showError(null);
+  const name = rememberName();
+  if (name && nameProblem(name)) { showError(nameProblem(name)); return; }
+  lobby.newMeeting.disabled = true;
+  try {
+    const res = await fetch('/api/rooms', { method: 'POST' });
+    if (!res.ok) throw new Error(`the server answered ${res.status}`);
+    const { room } = await res.json();
+    window.location.assign(meetingUrl(room));
+  } catch (err) {
+    showError(`Could not create a meeting: ${err.message}. Check your connection and try again.`);
+    lobby.newMeeting.disabled = false;
+  }
+}
+
+function joinMeeting(event) {
+  event.preventDefault();
+  const parsed = parseRoomInput(lobby.joinRoom.value);
+  if (parsed.error) {
+    showError(parsed.error);
+    lobby.joinRoom.focus();
+    return;
+  }
+  const name = rememberName();
+  if (name && nameProblem(name)) { showError(nameProblem(name)); return; }
+  window.location.assign(meetingUrl(parsed.room));
+}
+
+function renderRooms(rooms) {
+  const items = rooms.map(({ room, peers }) => el('li', { class: 'room-item', dataset: { room } },
+    el('a', { href: `/r/${encodeURIComponent(room)}`, class: 'room-link' },
+      el('span', { class: 'room-name', text: room }),
+      el('span', {
+        class: 'room-count',
+        'data-testid': 'room-count',
+        'aria-label': `${peers} ${peers === 1 ? 'person' : 'people'}`,
+        text: String(peers),
+      }))));
+  lobby.list.replaceChildren(...items);
+  show(lobby.empty, items.length === 0);
+}
+
+async function refreshRooms() {
+  if (lobby.refreshing) return lobby.refreshing;
+  lobby.refreshing = (async () => {
+    try {
+      const res = await fetch('/api/rooms', { cache: 'no-store' });
+      if (!res.ok) return;
+      const body = await res.json();
+      renderRooms(Array.isArray(body.rooms) ? body.rooms : []);
+    } catch { /* keep the last list; try again on the next tick */ }
+  })();
+  try { await lobby.refreshing; } finally { lobby.refreshing = null; }
+}
+
+// The list refreshes every few seconds while the tab is visible, and at once
+// when it becomes visible again.
+function scheduleRefresh() {
+  clearInterval(lobby.refreshTimer);
+  lobby.refreshTimer = 0;
+  if (document.hidden) return;
+  refreshRooms();
+  lobby.refreshTimer = setInterval(refreshRooms, REFRESH_MS);
+}
+
+lobby.name.value = loadName();
+lobby.name.addEventListener('change', rememberName);
+lobby.newMeeting.addEventListener('click', createMeeting);
+lobby.joinForm.addEventListener('submit', joinMeeting);
+lobby.joinRoom.addEventListener('input', () => showError(null));
+document.addEventListener('visibilitychange', scheduleRefresh);
+scheduleRefresh();

@@ -1,0 +1,565 @@
+// The meeting: one signaling socket, one peer link per other participant, the
+// local tracks, the controls. This is where messages from the server turn into
+// tiles and peer connections, and clicks turn into `state` frames.
+//
+// Reconnects: the server sees a new socket as a new peer with a new id, so on a
+// fresh `welcome` every old peer connection is closed and the call is rebuilt
+// from `welcome.peers`, this side offering to each (the newcomer offers).
+
+import { byId, show } from './dom.js';
+import { createSignaling, roomSocketUrl } from './signaling.js';
+import { createPeerLink } from './peers.js';
+import { openTrack, openScreen, listDevices, watchLevel, describeMediaError } from './media.js';
+import { createChat } from './chat.js';
+import { createTile, updateGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
+
+const STATUS_TEXT = {
+  connecting: 'Connecting…',
+  joining: 'Joining…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Disconnected',
+};
+
+async function fetchIceServers() {
+  try {
+    const res = await fetch('/api/ice-servers', { cache: 'no-store', signal: AbortSignal.timeout(5000) });
+    const body = await res.json();
+    return Array.isArray(body.iceServers) ? body.iceServers : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Joins the room and runs the call until it ends.
+ * @param {object} opts
+ * @param {string} opts.room
+ * @param {string} opts.name
+ * @param {boolean} opts.isPublic
+ * @param {MediaStreamTrack|null} opts.audio
+ * @param {MediaStreamTrack|null} opts.video
+ * @param {boolean} opts.micOn
+ * @param {(end: {reason: 'left'|'full'|'name_invalid', message?: string}) => void} opts.onEnd
+ */
+export async function startMeeting({ room, name, isPublic, audio, video, micOn, onEnd }) {
+  const ui = {
+    section: byId('meeting'),
+    grid: byId('grid'),
+    side: byId('side'),
+    sideTitle: byId('side-title'),
+    status: byId('status'),
+    count: byId('participant-count'),
+    countBox: byId('count'),
+    people: byId('people-list'),
+    toasts: byId('toasts'),
+    mute: byId('btn-mute'),
+    camera: byId('btn-camera'),
+    screen: byId('btn-screen'),
+    hand: byId('btn-hand'),
+    leave: byId('btn-leave'),
+    invite: byId('btn-invite'),
+    chatButton: byId('btn-chat'),
+    peopleButton: byId('btn-people'),
+    devicesButton: byId('btn-devices'),
+    cameraSelect: byId('call-camera'),
+    micSelect: byId('call-microphone'),
+    soundBlocked: byId('sound-blocked'),
+  };
+
+  const call = {
+    room,
+    name,
+    selfId: null,
+    /** id → {info, link, tile, stopLevel} */
+    peers: new Map(),
+    local: { audio, video, screen: null, micOn: Boolean(audio) && micOn, hand: false },
+    preferred: { audio: audio?.getSettings().deviceId, video: video?.getSettings().deviceId },
+    stopSelfLevel: () => {},
+    iceServers: [],
+    signaling: null,
+    ended: false,
+  };
+
+  const selfTile = createTile({ id: 'self', name, self: true });
+  ui.grid.replaceChildren(selfTile.root);
+
+  const chat = createChat({
+    log: byId('chat-log'),
+    form: byId('chat-form'),
+    input: byId('chat-input'),
+    badge: byId('chat-badge'),
+    isVisible: () => ui.side.dataset.panel === 'chat',
+    send(text) {
+      if (!call.selfId || !call.signaling.send({ type: 'chat', text })) {
+        toast(ui.toasts, 'Not connected: the message was not sent.');
+        return false;
+      }
+      return true;
+    },
+  });
+
+  // ---- state ---------------------------------------------------------------
+
+  function selfState() {
+    return {
+      audio: Boolean(call.local.audio && call.local.micOn),
+      video: Boolean(call.local.video),
+      screen: Boolean(call.local.screen),
+      hand: call.local.hand,
+    };
+  }
+
+  function outgoingVideo() {
+    return call.local.screen ?? call.local.video ?? null;
+  }
+
+  function sendState() {
+    if (call.selfId) call.signaling.send({ type: 'state', ...selfState() });
+    renderSelf();
+  }
+
+  function setStatus(status) {
+    ui.status.dataset.status = status;
+    ui.status.textContent = STATUS_TEXT[status] ?? '';
+  }
+
+  function renderCount() {
+    ui.count.textContent = String(call.peers.size + 1);
+    updateGrid(ui.grid);
+  }
+
+  function renderPeopleList() {
+    const people = [{ ...selfState(), name: call.name, self: true }];
+    for (const { info } of call.peers.values()) people.push(info);
+    renderPeople(ui.people, people);
+  }
+
+  function renderSelf() {
+    const state = selfState();
+    selfTile.setState(state);
+    const track = outgoingVideo();
+    selfTile.setVideoStream(track ? new MediaStream([track]) : null);
+    setToggle(ui.mute, {
+      on: state.audio,
+      iconName: state.audio ? 'mic' : 'micOff',
+      label: state.audio ? 'Turn off microphone (Ctrl+D)' : 'Turn on microphone (Ctrl+D)',
+    });
+    setToggle(ui.camera, {
+      on: state.video,
+      iconName: state.video ? 'cam' : 'camOff',
+      label: state.video ? 'Turn off camera (Ctrl+E)' : 'Turn on camera (Ctrl+E)',
+    });
+    setToggle(ui.screen, {
+      on: state.screen,
+      iconName: 'screen',
+      label: state.screen ? 'Stop presenting' : 'Present your screen',
+      pressed: state.screen,
+    });
+    setToggle(ui.hand, { on: state.hand, iconName: 'hand', label: 'Raise hand', pressed: state.hand });
+    renderPeopleList();
+  }
+
+  function replaceOnAllLinks(kind, track) {
+    for (const { link } of call.peers.values()) link.replaceTrack(kind, track);
+  }
+
+  function watchSelfLevel() {
+    call.stopSelfLevel();
+    call.stopSelfLevel = watchLevel(call.local.audio, (level) => selfTile.setLevel(call.local.micOn ? level : 0));
+  }
+
+  // ---- peers ---------------------------------------------------------------
+
+  function addPeer(info, { offer }) {
+    const existing = call.peers.get(info.id);
+    if (existing) {
+      Object.assign(existing.info, info);
+      existing.tile.setName(existing.info.name);
+      existing.tile.setState(existing.info);
+      renderPeopleList();
+      return existing;
+    }
+    const peer = {
+      info: { audio: false, video: false, screen: false, hand: false, ...info },
+      tile: createTile({ id: info.id, name: info.name }),
+      link: null,
+      stopLevel: () => {},
+    };
+    peer.tile.setState(peer.info);
+    peer.link = createPeerLink({
+      selfId: call.selfId,
+      peerId: info.id,
+      iceServers: call.iceServers,
+      localTracks: () => ({ audio: call.local.audio, video: outgoingVideo() }),
+      sendSignal: (data) => call.signaling.send({ type: 'signal', to: info.id, data }),
+      onTrack: (_stream, track) => onRemoteTrack(peer, track),
+      onConnectionState: (state) => peer.tile.setConnection(state),
+    });
+    call.peers.set(info.id, peer);
+    ui.grid.append(peer.tile.root);
+    if (offer) peer.link.start();
+    renderCount();
+    renderPeopleList();
+    return peer;
+  }
+
+  function onRemoteTrack(peer, track) {
+    const stream = new MediaStream([track]);
+    if (track.kind === 'video') {
+      peer.tile.setVideoStream(stream);
+      return;
+    }
+    peer.tile.setAudioStream(stream).then((played) => { if (!played) show(ui.soundBlocked, true); });
+    peer.stopLevel();
+    peer.stopLevel = watchLevel(track, (level) => peer.tile.setLevel(peer.info.audio ? level : 0));
+  }
+
+  function removePeer(id) {
+    const peer = call.peers.get(id);
+    if (!peer) return null;
+    call.peers.delete(id);
+    peer.stopLevel();
+    peer.link.close();
+    peer.tile.remove();
+    renderCount();
+    renderPeopleList();
+    return peer;
+  }
+
+  function removeAllPeers() {
+    for (const id of [...call.peers.keys()]) removePeer(id);
+  }
+
+  // ---- server messages -------------------------------------------------------
+
+  function onWelcome(msg) {
+    const reconnect = call.selfId !== null;
+    removeAllPeers();
+    call.selfId = msg.id;
+    selfTile.setId(msg.id);
+    chat.setHistory(msg.history, msg.id);
+    call.signaling.resetBackoff();
+    for (const info of Array.isArray(msg.peers) ? msg.peers : []) {
+      if (info?.id && info.id !== msg.id) addPeer(info, { offer: true });
+    }
+    // `join` carries audio and video only; the rest follows as a state frame.
+    if (call.local.hand || call.local.screen) sendState();
+    setStatus('connected');
+    renderCount();
+    renderSelf();
+    if (reconnect) toast(ui.toasts, 'Reconnected');
+  }
+
+  function onServerError(msg) {
+    switch (msg.code) {
+      case 'name_invalid':
+        end({ reason: 'name_invalid', message: msg.message || 'That name cannot be used.' });
+        break;
+      case 'room_full':
+        end({ reason: 'full' });
+        break;
+      case 'rate_limited':
+        toast(ui.toasts, 'Slow down: too many messages at once.');
+        break;
+      case 'text_invalid':
+        toast(ui.toasts, 'That message could not be sent.');
+        break;
+      default:
+        console.warn('noom: server error', msg.code, msg.message);
+    }
+  }
+
+  function onMessage(msg) {
+    switch (msg.type) {
+      case 'welcome':
+        onWelcome(msg);
+        break;
+      case 'joined':
+        if (call.selfId && msg.peer?.id && msg.peer.id !== call.selfId) {
+          addPeer(msg.peer, { offer: false });
+          toast(ui.toasts, `${msg.peer.name} joined`);
+        }
+        break;
+      case 'left': {
+        const peer = removePeer(msg.id);
+        if (peer) toast(ui.toasts, `${peer.info.name} left`);
+        break;
+      }
+      case 'chat':
+        chat.add(msg);
+        break;
+      case 'signal':
+        if (call.selfId && msg.from && msg.from !== call.selfId) {
+          const peer = call.peers.get(msg.from) ?? addPeer({ id: msg.from, name: 'Guest' }, { offer: false });
+          peer.link.handleSignal(msg.data);
+        }
+        break;
+      case 'state': {
+        const peer = call.peers.get(msg.id);
+        if (!peer) break;
+        for (const key of ['audio', 'video', 'screen', 'hand']) {
+          if (typeof msg[key] === 'boolean') peer.info[key] = msg[key];
+        }
+        peer.tile.setState(peer.info);
+        renderPeopleList();
+        break;
+      }
+      case 'error':
+        onServerError(msg);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onSignalingStatus(status, detail) {
+    if (status === 'open') setStatus('joining');
+    else if (status === 'closed') {
+      if (detail?.code === 4001) end({ reason: 'full' });
+      else setStatus('closed');
+    } else setStatus(status);
+  }
+
+  // ---- controls --------------------------------------------------------------
+
+  async function toggleMic() {
+    if (!call.local.audio) {
+      try {
+        call.local.audio = await openTrack('audio', call.preferred.audio);
+      } catch (err) {
+        toast(ui.toasts, describeMediaError(err, 'microphone'), 6000);
+        return;
+      }
+      call.local.micOn = true;
+      replaceOnAllLinks('audio', call.local.audio);
+      watchSelfLevel();
+    } else {
+      call.local.micOn = !call.local.micOn;
+      call.local.audio.enabled = call.local.micOn;
+    }
+    sendState();
+  }
+
+  function cameraEnded() {
+    if (!call.local.video) return;
+    call.local.video = null;
+    if (!call.local.screen) replaceOnAllLinks('video', null);
+    sendState();
+  }
+
+  async function startCamera() {
+    let track;
+    try {
+      track = await openTrack('video', call.preferred.video);
+    } catch (err) {
+      toast(ui.toasts, describeMediaError(err, 'camera'), 6000);
+      return;
+    }
+    if (call.ended) { track.stop(); return; }
+    call.local.video?.stop();
+    call.local.video = track;
+    track.addEventListener('ended', () => { if (call.local.video === track) cameraEnded(); });
+    if (!call.local.screen) replaceOnAllLinks('video', track);
+    sendState();
+  }
+
+  async function toggleCamera() {
+    if (call.local.video) {
+      // Stop the camera (its light goes off); peers keep the transceiver for later.
+      const track = call.local.video;
+      call.local.video = null;
+      if (!call.local.screen) replaceOnAllLinks('video', null);
+      track.stop();
+      sendState();
+    } else {
+      await startCamera();
+    }
+  }
+
+  function stopScreen() {
+    const track = call.local.screen;
+    if (!track) return;
+    call.local.screen = null;
+    track.stop();
+    replaceOnAllLinks('video', call.local.video);
+    sendState();
+  }
+
+  async function toggleScreen() {
+    if (call.local.screen) { stopScreen(); return; }
+    let track;
+    try {
+      track = await openScreen();
+    } catch (err) {
+      if (err?.name !== 'NotAllowedError' && err?.name !== 'AbortError') {
+        toast(ui.toasts, 'Screen sharing is not available in this browser.');
+      }
+      return;
+    }
+    if (call.ended) { track.stop(); return; }
+    call.local.screen = track;
+    // The browser's own "Stop sharing" ends the track.
+    track.addEventListener('ended', () => { if (call.local.screen === track) stopScreen(); });
+    replaceOnAllLinks('video', track);
+    sendState();
+  }
+
+  function toggleHand() {
+    call.local.hand = !call.local.hand;
+    sendState();
+  }
+
+  async function copyInvite() {
+    const link = `${window.location.origin}/r/${encodeURIComponent(call.room)}`;
+    try {
+      await navigator.clipboard.writeText(link);
+      toast(ui.toasts, 'Invite link copied');
+    } catch {
+      toast(ui.toasts, `Invite link: ${link}`, 10000);
+    }
+  }
+
+  async function switchDevice(kind, deviceId) {
+    call.preferred[kind] = deviceId;
+    const current = call.local[kind];
+    if (!current || !deviceId || current.getSettings().deviceId === deviceId) return;
+    let track;
+    try {
+      track = await openTrack(kind, deviceId);
+    } catch (err) {
+      toast(ui.toasts, describeMediaError(err, kind === 'audio' ? 'microphone' : 'camera'), 6000);
+      return;
+    }
+    if (call.ended || call.local[kind] !== current) { track.stop(); return; }
+    call.local[kind] = track;
+    if (kind === 'audio') {
+      track.enabled = call.local.micOn;
+      replaceOnAllLinks('audio', track);
+      watchSelfLevel();
+    } else {
+      track.addEventListener('ended', () => { if (call.local.video === track) cameraEnded(); });
+      if (!call.local.screen) replaceOnAllLinks('video', track);
+    }
+    current.stop();
+    renderSelf();
+  }
+
+  async function refreshDevices() {
+    const devices = await listDevices().catch(() => ({ audio: [], video: [] }));
+    fillDeviceSelect(ui.cameraSelect, devices.video, call.local.video?.getSettings().deviceId ?? call.preferred.video);
+    fillDeviceSelect(ui.micSelect, devices.audio, call.local.audio?.getSettings().deviceId ?? call.preferred.audio);
+  }
+
+  const PANEL_TITLES = { chat: 'Chat', people: 'People', devices: 'Camera and microphone' };
+  const panelButtons = { chat: ui.chatButton, people: ui.peopleButton, devices: ui.devicesButton };
+
+  function openPanel(name) {
+    ui.side.dataset.panel = name;
+    ui.sideTitle.textContent = PANEL_TITLES[name] ?? '';
+    for (const [key, button] of Object.entries(panelButtons)) button.setAttribute('aria-pressed', String(key === name));
+    if (name === 'chat') chat.markRead();
+    if (name === 'devices') refreshDevices();
+  }
+
+  function togglePanel(name) {
+    openPanel(ui.side.dataset.panel === name ? 'none' : name);
+  }
+
+  function onKeydown(event) {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+    const key = event.key.toLowerCase();
+    if (key === 'd') { event.preventDefault(); toggleMic(); }
+    if (key === 'e') { event.preventDefault(); toggleCamera(); }
+  }
+
+  function enableSound() {
+    for (const { tile } of call.peers.values()) tile.audio?.play().catch(() => {});
+    show(ui.soundBlocked, false);
+  }
+
+  // ---- ending ----------------------------------------------------------------
+
+  /** Releases everything: socket, peer connections, tracks, timers, listeners. */
+  function end(outcome) {
+    if (call.ended) return;
+    call.ended = true;
+    if (call.signaling) {
+      call.signaling.send({ type: 'leave' });
+      call.signaling.close();
+    }
+    removeAllPeers();
+    call.stopSelfLevel();
+    for (const track of [call.local.audio, call.local.video, call.local.screen]) track?.stop();
+    call.local.audio = call.local.video = call.local.screen = null;
+    selfTile.remove();
+    window.removeEventListener('keydown', onKeydown);
+    window.removeEventListener('pagehide', onPagehide);
+    navigator.mediaDevices?.removeEventListener?.('devicechange', refreshDevices);
+    show(ui.section, false);
+    show(ui.soundBlocked, false);
+    setStatus('closed');
+    show(ui.countBox, false);
+    if (outcome) onEnd(outcome);
+  }
+
+  function onPagehide() {
+    end(null);
+  }
+
+  // ---- wiring ----------------------------------------------------------------
+
+  ui.mute.onclick = toggleMic;
+  ui.camera.onclick = toggleCamera;
+  ui.screen.onclick = toggleScreen;
+  ui.hand.onclick = toggleHand;
+  ui.invite.onclick = copyInvite;
+  ui.leave.onclick = () => end({ reason: 'left' });
+  ui.chatButton.onclick = () => togglePanel('chat');
+  ui.peopleButton.onclick = () => togglePanel('people');
+  ui.devicesButton.onclick = () => togglePanel('devices');
+  byId('side-close').onclick = () => openPanel('none');
+  byId('enable-sound').onclick = enableSound;
+  ui.cameraSelect.onchange = () => switchDevice('video', ui.cameraSelect.value);
+  ui.micSelect.onchange = () => switchDevice('audio', ui.micSelect.value);
+  setToggle(ui.leave, { on: true, iconName: 'leave', label: 'Leave the meeting' });
+  setToggle(ui.invite, { on: true, iconName: 'link', label: 'Copy invite link' });
+  setToggle(ui.devicesButton, { on: true, iconName: 'tune', label: 'Camera and microphone settings', pressed: false });
+  setToggle(ui.peopleButton, { on: true, iconName: 'people', label: 'People', pressed: false });
+  setToggle(ui.chatButton, { on: true, iconName: 'chat', label: 'Chat', pressed: false });
+  window.addEventListener('keydown', onKeydown);
+  window.addEventListener('pagehide', onPagehide);
+  navigator.mediaDevices?.addEventListener?.('devicechange', refreshDevices);
+  call.local.video?.addEventListener('ended', () => cameraEnded());
+  if (call.local.audio) call.local.audio.enabled = call.local.micOn;
+
+  openPanel(window.matchMedia('(min-width: 900px)').matches ? 'chat' : 'none');
+  show(ui.section, true);
+  show(ui.countBox, true);
+  renderSelf();
+  renderCount();
+  watchSelfLevel();
+  setStatus('connecting');
+
+  call.iceServers = await fetchIceServers();
+  if (call.ended) return call;
+
+  call.signaling = createSignaling({
+    url: roomSocketUrl(room),
+    onOpen: () => call.signaling.send({
+      type: 'join', name: call.name, public: isPublic, audio: selfState().audio, video: selfState().video,
+    }),
+    onMessage,
+    onStatus: onSignalingStatus,
+    shouldReconnect: (code) => code !== 4001,
+  });
+
+  // A handle for debugging in the console and for browser tests.
+  window.__noom = {
+    get signaling() { return call.signaling; },
+    get selfId() { return call.selfId; },
+    get peers() { return call.peers; },
+    leave: () => end({ reason: 'left' }),
+  };
+  return call;
+}

@@ -1,0 +1,54 @@
+// Room names, invite links and the display name: the rules the server checks,
+// checked here first so people get an explanation before leaving the page.
+
+export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export const NAME_MAX = 32;
+const NAME_KEY = 'noom.name';
+// C0 and C1 control characters, which the server refuses in names.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function isValidRoomName(room) {
+  return ROOM_NAME.test(room);
+}
+
+/**
+ * Reads what someone typed in "Join": a code, a room name or a whole invite link.
+ * @returns {{room: string}|{error: string}}
+ */
+export function parseRoomInput(input) {
+  let text = String(input ?? '').trim();
+  if (!text) return { error: 'Type a meeting code or room name.' };
+  const fromLink = text.match(/\/r\/([^/?#\s]+)/);
+  if (fromLink) {
+    try { text = decodeURIComponent(fromLink[1]); } catch { text = fromLink[1]; }
+  }
+  if (text.length > 64) return { error: 'Room names are at most 64 characters.' };
+  if (!isValidRoomName(text)) {
+    return { error: 'Room names use only letters, digits, "-" and "_" (no spaces).' };
+  }
+  return { room: text };
+}
+
+/** The room in a meeting page's path `/r/<room>`, or null. */
+export function roomFromPath(pathname = window.location.pathname) {
+  const match = pathname.match(/^\/r\/([^/]+)\/?$/);
+  if (!match) return null;
+  try { return decodeURIComponent(match[1]); } catch { return null; }
+}
+
+/** Why a display name is refused, or null when it is fine. */
+export function nameProblem(name) {
+  const trimmed = String(name ?? '').trim();
+  if (!trimmed) return 'Enter your name.';
+  if ([...trimmed].length > NAME_MAX) return `Names are at most ${NAME_MAX} characters.`;
+  if (CONTROL.test(trimmed)) return 'Names cannot contain control characters.';
+  return null;
+}
+
+export function loadName() {
+  try { return localStorage.getItem(NAME_KEY) ?? ''; } catch { return ''; }
+}
+
+export function saveName(name) {
+  try { localStorage.setItem(NAME_KEY, String(name).trim()); } catch { /* private mode */ }
+}

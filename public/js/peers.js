@@ -1,0 +1,164 @@
+// One RTCPeerConnection per remote peer, negotiated with "perfect negotiation".
+//
+// Who offers first: the newcomer. It calls `start()` for every peer listed in
+// `welcome.peers`; that adds one audio and one video transceiver and the
+// `negotiationneeded` handler below sends the offer. Peers already in the room
+// create their side on `joined` (or on the first signal) and just answer. When
+// everyone offered at once, some pairs never left ICE state "new"; one offerer
+// per pair avoids that. Later renegotiation (ICE restart) may come from either
+// side, and then the polite/impolite roles settle collisions.
+//
+// Both transceivers are `sendrecv` from the start even when the sender has no
+// track yet, so turning the camera on later, switching devices or sharing the
+// screen is a `replaceTrack` with no renegotiation at all.
+
+const KINDS = ['audio', 'video'];
+
+/** The peer with the smaller id is polite: it yields when both offer at once. */
+export function isPolite(selfId, peerId) {
+  return selfId < peerId;
+}
+
+/**
+ * @param {object} opts
+ * @param {string} opts.selfId
+ * @param {string} opts.peerId
+ * @param {RTCIceServer[]} opts.iceServers
+ * @param {() => {audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} opts.localTracks
+ * @param {(data: object) => void} opts.sendSignal  sends `{"type":"signal","to":peerId,data}`
+ * @param {(stream: MediaStream, track: MediaStreamTrack) => void} opts.onTrack
+ * @param {(state: RTCPeerConnectionState) => void} opts.onConnectionState
+ */
+export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSignal, onTrack, onConnectionState }) {
+  const pc = new RTCPeerConnection({ iceServers });
+  const polite = isPolite(selfId, peerId);
+  const senders = { audio: null, video: null };
+  const remoteStream = new MediaStream();
+  const pendingCandidates = [];
+  let makingOffer = false;
+  let ignoreOffer = false;
+  let closed = false;
+  // Signals are handled one after another, in the order the server relayed them.
+  let signalQueue = Promise.resolve();
+
+  pc.onnegotiationneeded = async () => {
+    try {
+      makingOffer = true;
+      await pc.setLocalDescription();
+      sendSignal({ description: pc.localDescription.toJSON() });
+    } catch (err) {
+      console.warn('noom: offer failed', peerId, err);
+    } finally {
+      makingOffer = false;
+    }
+  };
+
+  pc.onicecandidate = ({ candidate }) => {
+    if (candidate) sendSignal({ candidate: candidate.toJSON() });
+  };
+
+  pc.oniceconnectionstatechange = () => {
+    if (pc.iceConnectionState === 'failed') pc.restartIce();
+  };
+
+  pc.onconnectionstatechange = () => onConnectionState(pc.connectionState);
+
+  pc.ontrack = ({ track }) => {
+    for (const old of remoteStream.getTracks()) {
+      if (old.kind === track.kind && old !== track) remoteStream.removeTrack(old);
+    }
+    if (!remoteStream.getTracks().includes(track)) remoteStream.addTrack(track);
+    onTrack(remoteStream, track);
+  };
+
+  /** Gives each kind one sending transceiver: a new one, or one the remote offer created. */
+  async function attachLocalTracks() {
+    const tracks = localTracks();
+    for (const kind of KINDS) {
+      if (senders[kind]) continue;
+      const offered = pc.getTransceivers().find((t) => t.receiver.track.kind === kind && !t.stopped);
+      if (offered) {
+        offered.direction = 'sendrecv';
+        await offered.sender.replaceTrack(tracks[kind]);
+        senders[kind] = offered.sender;
+      } else {
+        const transceiver = pc.addTransceiver(tracks[kind] ?? kind, { direction: 'sendrecv' });
+        senders[kind] = transceiver.sender;
+      }
+    }
+  }
+
+  async function flushCandidates() {
+    while (pendingCandidates.length && pc.remoteDescription) {
+      const candidate = pendingCandidates.shift();
+      try { await pc.addIceCandidate(candidate); } catch (err) { console.warn('noom: candidate', err); }
+    }
+  }
+
+  async function handleSignal({ description, candidate }) {
+    if (closed) return;
+    try {
+      if (description) {
+        const offerCollision = description.type === 'offer' &&
+          (makingOffer || pc.signalingState !== 'stable');
+        ignoreOffer = !polite && offerCollision;
+        if (ignoreOffer) return;
+        await pc.setRemoteDescription(description);
+        if (description.type === 'offer') {
+          await attachLocalTracks();
+          await pc.setLocalDescription();
+          sendSignal({ description: pc.localDescription.toJSON() });
+        }
+        await flushCandidates();
+      } else if (candidate) {
+        if (!pc.remoteDescription) {
+          pendingCandidates.push(candidate);
+          return;
+        }
+        try {
+          await pc.addIceCandidate(candidate);
+        } catch (err) {
+          if (!ignoreOffer) throw err;
+        }
+      }
+    } catch (err) {
+      console.warn('noom: signal from', peerId, err);
+    }
+  }
+
+  return {
+    peerId,
+    pc,
+    polite,
+    remoteStream,
+
+    /** The newcomer's side: add transceivers, which fires `negotiationneeded` and the offer. */
+    start() { return attachLocalTracks(); },
+
+    /** Handles `data` from a `signal` frame sent by this peer. */
+    handleSignal(data) {
+      signalQueue = signalQueue.then(() => handleSignal(data ?? {}));
+      return signalQueue;
+    },
+
+    /** Swaps the outgoing track of one kind (null sends nothing); never renegotiates. */
+    async replaceTrack(kind, track) {
+      if (closed || !senders[kind]) return;
+      try { await senders[kind].replaceTrack(track); } catch (err) { console.warn('noom: replaceTrack', err); }
+    },
+
+    /** The receiver of one kind, for levels and stats. */
+    receiver(kind) {
+      return pc.getReceivers().find((r) => r.track.kind === kind) ?? null;
+    },
+
+    close() {
+      if (closed) return;
+      closed = true;
+      pc.onnegotiationneeded = pc.onicecandidate = pc.ontrack = null;
+      pc.oniceconnectionstatechange = pc.onconnectionstatechange = null;
+      for (const track of remoteStream.getTracks()) remoteStream.removeTrack(track);
+      pc.close();
+    },
+  };
+}

@@ -1,0 +1,155 @@
+// The pre-join screen: camera preview, mic level, device pickers, name, Join.
+//
+// It opens the tracks and hands them over to the meeting as they are, so the
+// camera does not blink off and on between the two screens.
+
+import { el, byId, show } from './dom.js';
+import { openLocalMedia, openTrack, listDevices, watchLevel, describeMediaError, mediaUnavailableReason } from './media.js';
+import { nameProblem, saveName } from './names.js';
+import { fillDeviceSelect, setToggle } from './ui.js';
+
+/**
+ * Shows the pre-join screen until the person presses Join.
+ * @param {{room: string, name: string, error?: string}} opts
+ * @returns {Promise<{name: string, audio: MediaStreamTrack|null, video: MediaStreamTrack|null, micOn: boolean, camOn: boolean}>}
+ */
+export function runPrejoin({ room, name, error }) {
+  const ui = {
+    section: byId('prejoin'),
+    preview: byId('preview'),
+    previewOff: byId('preview-off'),
+    micButton: byId('pre-mic'),
+    camButton: byId('pre-cam'),
+    level: byId('pre-level'),
+    form: byId('prejoin-form'),
+    name: byId('pre-name'),
+    camera: byId('pre-camera'),
+    microphone: byId('pre-microphone'),
+    messages: byId('media-messages'),
+    error: byId('prejoin-error'),
+    join: byId('join'),
+  };
+  const pre = { audio: null, video: null, micOn: true, camOn: true, errors: {}, stopLevel: () => {}, busy: false };
+
+  byId('prejoin-room').textContent = `Meeting: ${room}`;
+  ui.name.value = name;
+  showError(error);
+  show(ui.section, true);
+
+  function showError(message) {
+    ui.error.textContent = message ?? '';
+    show(ui.error, Boolean(message));
+  }
+
+  function renderMessages() {
+    const lines = [...new Set(Object.values(pre.errors).filter(Boolean))];
+    if (lines.length && !pre.audio && !pre.video) lines.push('You can still join to listen and chat.');
+    ui.messages.replaceChildren(...lines.map((text) => el('li', { text })));
+  }
+
+  function renderPreview() {
+    const showVideo = Boolean(pre.video && pre.camOn);
+    ui.preview.srcObject = showVideo ? new MediaStream([pre.video]) : null;
+    if (showVideo) ui.preview.play().catch(() => {});
+    show(ui.previewOff, !showVideo);
+    ui.previewOff.textContent = pre.video || !pre.errors.video ? 'Camera is off' : 'No camera';
+    setToggle(ui.micButton, {
+      on: Boolean(pre.audio && pre.micOn),
+      iconName: pre.audio && pre.micOn ? 'mic' : 'micOff',
+      label: pre.audio && pre.micOn ? 'Turn off microphone' : 'Turn on microphone',
+    });
+    setToggle(ui.camButton, {
+      on: showVideo,
+      iconName: showVideo ? 'cam' : 'camOff',
+      label: showVideo ? 'Turn off camera' : 'Turn on camera',
+    });
+  }
+
+  function watchMic() {
+    pre.stopLevel();
+    pre.stopLevel = watchLevel(pre.audio, (level) => ui.level.dataset.level = String(Math.round(level * 10)));
+  }
+
+  async function refreshDevices() {
+    const devices = await listDevices().catch(() => ({ audio: [], video: [] }));
+    fillDeviceSelect(ui.camera, devices.video, pre.video?.getSettings().deviceId);
+    fillDeviceSelect(ui.microphone, devices.audio, pre.audio?.getSettings().deviceId);
+  }
+
+  async function reopen(kind, deviceId) {
+    const label = kind === 'audio' ? 'microphone' : 'camera';
+    try {
+      const track = await openTrack(kind, deviceId || undefined);
+      pre[kind]?.stop();
+      pre[kind] = track;
+      delete pre.errors[kind];
+      if (kind === 'audio') { track.enabled = pre.micOn; watchMic(); }
+    } catch (err) {
+      pre.errors[kind] = describeMediaError(err, label);
+    }
+    renderMessages();
+    renderPreview();
+  }
+
+  async function start() {
+    const unavailable = mediaUnavailableReason();
+    if (unavailable) {
+      pre.errors.video = unavailable;
+    } else {
+      const media = await openLocalMedia({ audio: true, video: true });
+      pre.audio = media.audio;
+      pre.video = media.video;
+      pre.errors = media.errors;
+      if (pre.audio) watchMic();
+      await refreshDevices();
+    }
+    renderMessages();
+    renderPreview();
+  }
+
+  ui.micButton.onclick = async () => {
+    if (!pre.audio) { pre.micOn = true; await reopen('audio', ui.microphone.value); return; }
+    pre.micOn = !pre.micOn;
+    pre.audio.enabled = pre.micOn;
+    renderPreview();
+  };
+  ui.camButton.onclick = async () => {
+    if (pre.video && pre.camOn) {
+      pre.camOn = false;
+      pre.video.stop();
+      pre.video = null;
+      renderPreview();
+      return;
+    }
+    pre.camOn = true;
+    await reopen('video', ui.camera.value);
+  };
+  ui.camera.onchange = () => { if (pre.camOn) reopen('video', ui.camera.value); };
+  ui.microphone.onchange = () => reopen('audio', ui.microphone.value);
+
+  renderPreview();
+  const starting = start();
+
+  return new Promise((resolve) => {
+    ui.form.onsubmit = async (event) => {
+      event.preventDefault();
+      ui.join.disabled = true;
+      await starting;
+      ui.join.disabled = false;
+      const problem = nameProblem(ui.name.value);
+      if (problem) { showError(problem); ui.name.focus(); return; }
+      const chosenName = ui.name.value.trim();
+      saveName(chosenName);
+      pre.stopLevel();
+      ui.preview.srcObject = null;
+      show(ui.section, false);
+      resolve({
+        name: chosenName,
+        audio: pre.audio,
+        video: pre.video && pre.camOn ? pre.video : null,
+        micOn: pre.micOn,
+        camOn: Boolean(pre.video && pre.camOn),
+      });
+    };
+  });
+}

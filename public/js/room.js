@@ -1,0 +1,74 @@
+// The meeting page at `/r/<room>`: reads the URL, runs the pre-join screen (or
+// skips it with `?autojoin=1&name=...`), then the meeting, then the end screen.
+
+import { byId, show } from './dom.js';
+import { roomFromPath, isValidRoomName, nameProblem, loadName, saveName } from './names.js';
+import { openLocalMedia } from './media.js';
+import { runPrejoin } from './prejoin.js';
+import { startMeeting } from './meeting.js';
+
+const params = new URLSearchParams(window.location.search);
+const room = roomFromPath();
+const isPublic = params.get('public') === '1';
+
+function showEnded(title, text) {
+  byId('ended-title').textContent = title;
+  byId('ended-text').textContent = text ?? '';
+  const rejoin = byId('rejoin');
+  rejoin.href = room && isValidRoomName(room)
+    ? `/r/${encodeURIComponent(room)}${isPublic ? '?public=1' : ''}`
+    : '/';
+  show(rejoin, Boolean(room && isValidRoomName(room)));
+  show(byId('ended'), true);
+}
+
+async function enterMeeting(choice) {
+  document.title = `${room} · Noom`;
+  await startMeeting({
+    room,
+    name: choice.name,
+    isPublic,
+    audio: choice.audio,
+    video: choice.video,
+    micOn: choice.micOn,
+    onEnd({ reason, message }) {
+      if (reason === 'name_invalid') {
+        prejoin(message);
+      } else if (reason === 'full') {
+        showEnded('This meeting is full', 'A meeting holds at most 8 people. Try again later.');
+      } else {
+        showEnded('You left the meeting', '');
+      }
+    },
+  });
+}
+
+async function prejoin(error) {
+  const choice = await runPrejoin({ room, name: params.get('name') ?? loadName(), error });
+  await enterMeeting(choice);
+}
+
+async function autojoin(name) {
+  saveName(name);
+  const media = await openLocalMedia({ audio: true, video: true });
+  await enterMeeting({ name, audio: media.audio, video: media.video, micOn: true });
+}
+
+function main() {
+  if (!room || !isValidRoomName(room)) {
+    showEnded('No such meeting', 'Meeting links look like /r/abc-defg-hij; room names use letters, digits, "-" and "_".');
+    return;
+  }
+  byId('room-title').textContent = room;
+  document.title = `${room} · Noom`;
+  const name = (params.get('name') ?? '').trim();
+  if (params.get('autojoin') === '1' && name && !nameProblem(name)) {
+    autojoin(name);
+  } else {
+    prejoin(null);
+  }
+  // Back/forward cache: a restored page has a closed call; start over.
+  window.addEventListener('pageshow', (event) => { if (event.persisted) window.location.reload(); });
+}
+
+main();

@@ -1,0 +1,130 @@
+// The WebSocket to the room's Durable Object: connect, reconnect, keep alive.
+//
+// This module only moves JSON frames; it knows nothing about what they mean.
+// When the socket drops (network change, laptop sleep, server restart) it
+// reconnects with exponential backoff plus jitter, so a room full of people who
+// lost the same link do not all knock at the same instant. Each new connection
+// is a new peer for the server: the caller sends `join` again from `onOpen` and
+// rebuilds the call from the fresh `welcome`.
+
+const PING_EVERY_MS = 20_000;
+// No frame at all (not even `pong`) for this long: the link is dead even if the
+// browser has not noticed yet, so drop it and reconnect.
+const SILENCE_LIMIT_MS = 50_000;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 15_000;
+
+/** The socket address for a room, on this page's own origin. */
+export function roomSocketUrl(room, loc = window.location) {
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${loc.host}/api/rooms/${encodeURIComponent(room)}/ws`;
+}
+
+/** Delay before reconnect attempt number `attempt` (0-based): doubling, capped, with jitter. */
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * Opens the room socket and keeps it open until `close()`.
+ * @param {object} opts
+ * @param {string} opts.url
+ * @param {() => void} opts.onOpen  send `join` here
+ * @param {(msg: object) => void} opts.onMessage  every JSON frame from the server
+ * @param {(status: 'connecting'|'open'|'reconnecting'|'closed', detail?: object) => void} opts.onStatus
+ * @param {(code: number) => boolean} [opts.shouldReconnect]  false stops retrying after that close code
+ */
+export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconnect = () => true }) {
+  const state = { socket: null, attempt: 0, retryTimer: 0, pingTimer: 0, closed: false, lastHeard: 0 };
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    onStatus(state.attempt === 0 ? 'connecting' : 'reconnecting');
+    const socket = new WebSocket(url);
+    state.socket = socket;
+    socket.addEventListener('open', () => {
+      if (socket !== state.socket) return;
+      onStatus('open');
+      state.lastHeard = Date.now();
+      clearInterval(state.pingTimer);
+      state.pingTimer = setInterval(keepAlive, PING_EVERY_MS);
+      onOpen();
+    });
+    socket.addEventListener('message', (event) => {
+      if (socket !== state.socket) return;
+      state.lastHeard = Date.now();
+      if (typeof event.data !== 'string' || event.data === 'pong') return;
+      let msg;
+      try { msg = JSON.parse(event.data); } catch { return; }
+      if (msg && typeof msg.type === 'string') onMessage(msg);
+    });
+    socket.addEventListener('close', (event) => {
+      if (socket !== state.socket) return;
+      clearInterval(state.pingTimer);
+      state.socket = null;
+      if (state.closed || !shouldReconnect(event.code)) {
+        state.closed = true;
+        onStatus('closed', { code: event.code, reason: event.reason });
+        return;
+      }
+      scheduleReconnect();
+    });
+  }
+
+  function keepAlive() {
+    const socket = state.socket;
+    if (!socket) return;
+    if (Date.now() - state.lastHeard > SILENCE_LIMIT_MS) {
+      clearInterval(state.pingTimer);
+      state.socket = null;
+      socket.close();
+      scheduleReconnect();
+      return;
+    }
+    sendRaw('ping');
+  }
+
+  function scheduleReconnect() {
+    clearTimeout(state.retryTimer);
+    const delay = backoffDelay(state.attempt);
+    state.attempt += 1;
+    onStatus('reconnecting', { delay });
+    state.retryTimer = setTimeout(connect, delay);
+  }
+
+  function sendRaw(text) {
+    if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+      state.socket.send(text);
+      return true;
+    }
+    return false;
+  }
+
+  // Coming back online: try now instead of waiting out the backoff.
+  function onOnline() {
+    if (!state.closed && !state.socket) { state.attempt = 0; connect(); }
+  }
+  window.addEventListener('online', onOnline);
+
+  connect();
+
+  return {
+    /** The live WebSocket, or null between attempts (exposed for debugging and tests). */
+    get socket() { return state.socket; },
+    /** Sends one message object; false when the socket is not open. */
+    send(msg) { return sendRaw(JSON.stringify(msg)); },
+    /** Call once the server accepted us, so the next drop starts from a short delay. */
+    resetBackoff() { state.attempt = 0; },
+    /** Stops for good: no reconnect. */
+    close(code = 1000) {
+      state.closed = true;
+      clearTimeout(state.retryTimer);
+      clearInterval(state.pingTimer);
+      window.removeEventListener('online', onOnline);
+      const socket = state.socket;
+      state.socket = null;
+      if (socket && socket.readyState <= WebSocket.OPEN) socket.close(code);
+    },
+  };
+}

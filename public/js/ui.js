@@ -1,0 +1,140 @@
+// The meeting's look: tiles in a grid, the people list, toasts, the status pill.
+//
+// A tile's state lives in its data attributes (data-audio, data-video, ...);
+// the CSS draws the muted mark, camera-off avatar and raised hand from them, so
+// the code only ever sets the facts.
+
+import { el, icon } from './dom.js';
+
+const SPEAKING_LEVEL = 0.08;
+
+function initials(name) {
+  const words = String(name).trim().split(/\s+/).filter(Boolean);
+  const letters = words.slice(0, 2).map((w) => [...w][0]).join('');
+  return (letters || '?').toUpperCase();
+}
+
+/**
+ * One participant's tile.
+ * @param {{id: string, name: string, self?: boolean}} opts
+ */
+export function createTile({ id, name, self = false }) {
+  const video = el('video', { autoplay: true, playsinline: true, class: 'tile-video' });
+  video.muted = true; // sound plays through `audio` (remote) or not at all (self)
+  const audio = self ? null : el('audio', { autoplay: true, class: 'tile-audio' });
+  const avatar = el('div', { class: 'tile-avatar', 'aria-hidden': 'true' }, el('span', { text: initials(name) }));
+  const nameLabel = el('span', { class: 'tile-name' });
+  const status = el('div', { class: 'tile-status', text: self ? '' : 'Connecting…' });
+  const root = el('div', {
+    class: 'tile',
+    role: 'group',
+    'data-testid': 'tile',
+    'data-peer-id': id,
+    'data-self': self,
+    dataset: { audio: 'false', video: 'false', screen: 'false', hand: 'false', connection: self ? 'connected' : 'new' },
+  },
+  video,
+  audio,
+  avatar,
+  status,
+  el('div', { class: 'tile-hand', title: 'Hand raised' }, icon('hand')),
+  el('div', { class: 'tile-label' },
+    el('span', { class: 'tile-muted', title: 'Microphone off' }, icon('micOff')),
+    el('span', { class: 'tile-camoff', title: 'Camera off' }, icon('camOff')),
+    nameLabel));
+
+  const tile = {
+    root,
+    video,
+    audio,
+    setId(peerId) { root.dataset.peerId = peerId; },
+    setName(value) {
+      const text = self ? `${value} (you)` : value;
+      nameLabel.textContent = text;
+      root.setAttribute('aria-label', text);
+      avatar.firstChild.textContent = initials(value);
+    },
+    /** Applies a peer's state: any of audio, video, screen, hand. */
+    setState(peerState) {
+      for (const key of ['audio', 'video', 'screen', 'hand']) {
+        if (typeof peerState[key] === 'boolean') root.dataset[key] = String(peerState[key]);
+      }
+    },
+    setVideoStream(stream) {
+      if (video.srcObject !== stream) video.srcObject = stream;
+      video.play().catch(() => {});
+    },
+    /** Plays remote sound; resolves false when the browser wants a click first. */
+    setAudioStream(stream) {
+      if (!audio) return Promise.resolve(true);
+      if (audio.srcObject !== stream) audio.srcObject = stream;
+      return audio.play().then(() => true, (err) => err?.name !== 'NotAllowedError');
+    },
+    setLevel(level) { root.classList.toggle('speaking', level > SPEAKING_LEVEL); },
+    setConnection(state) {
+      root.dataset.connection = state;
+      status.textContent = state === 'connected' ? ''
+        : state === 'failed' ? 'Connection failed, retrying…'
+          : state === 'disconnected' ? 'Reconnecting…' : 'Connecting…';
+    },
+    remove() {
+      video.srcObject = null;
+      if (audio) audio.srcObject = null;
+      root.remove();
+    },
+  };
+  tile.setName(name);
+  return tile;
+}
+
+/** Keeps the grid's `data-count` (which picks the layout in CSS) in step with its tiles. */
+export function updateGrid(grid) {
+  const count = grid.querySelectorAll('[data-testid="tile"]').length;
+  grid.dataset.count = String(Math.min(count, 8));
+}
+
+/** The people panel: one row per participant with their state. */
+export function renderPeople(list, people) {
+  list.replaceChildren(...people.map((p) => el('li', { class: 'person', dataset: {
+    audio: String(p.audio), video: String(p.video), hand: String(p.hand), screen: String(p.screen),
+  } },
+  el('span', { class: 'person-avatar', 'aria-hidden': 'true', text: initials(p.name) }),
+  el('span', { class: 'person-name', text: p.self ? `${p.name} (you)` : p.name }),
+  el('span', { class: 'person-icons' },
+    el('span', { class: 'person-hand', title: 'Hand raised' }, icon('hand')),
+    el('span', { class: 'person-screen', title: 'Sharing screen' }, icon('screen')),
+    el('span', { class: 'person-mic', title: p.audio ? 'Microphone on' : 'Microphone off' }, icon(p.audio ? 'mic' : 'micOff')),
+    el('span', { class: 'person-cam', title: p.video ? 'Camera on' : 'Camera off' }, icon(p.video ? 'cam' : 'camOff'))))));
+}
+
+/** Shows a short notice for a few seconds (join, leave, copied link...). */
+export function toast(container, message, ms = 4000) {
+  const node = el('div', { class: 'toast', role: 'status', text: message });
+  container.append(node);
+  while (container.children.length > 4) container.firstChild.remove();
+  setTimeout(() => node.remove(), ms);
+}
+
+/** Fills a camera or microphone picker, keeping `selectedId` selected. */
+export function fillDeviceSelect(select, devices, selectedId) {
+  const options = devices.map((d) => el('option', { value: d.id, text: d.label }));
+  if (options.length === 0) options.push(el('option', { value: '', text: 'None found' }));
+  select.replaceChildren(...options);
+  select.disabled = devices.length === 0;
+  if (selectedId && devices.some((d) => d.id === selectedId)) select.value = selectedId;
+}
+
+/**
+ * Sets a control button's look, icon and label at once. `pressed` is for buttons
+ * whose label stays the same (raise hand); buttons whose label flips (mute) omit it.
+ */
+export function setToggle(button, { on, iconName, label, pressed }) {
+  button.dataset.on = String(on);
+  if (pressed !== undefined) button.setAttribute('aria-pressed', String(pressed));
+  button.setAttribute('aria-label', label);
+  button.title = label;
+  const old = button.querySelector('svg.icon');
+  const next = icon(iconName);
+  if (old) old.replaceWith(next);
+  else button.prepend(next);
+}

@@ -1,0 +1,113 @@
+// Shared pieces of the browser tests: Chromium with fake camera and microphone,
+// one browser context per participant, and bounded waits for what a person
+// would see (a tile, a playing video, a chat line).
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { ROOT } from '../support/server.mjs';
+
+export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** One Chromium for a whole test file. */
+export function launchBrowser() {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+/** A fresh context (own storage, own camera) and page, as a separate person would have. */
+export async function newPerson(browser, baseUrl) {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 720 } });
+  await context.grantPermissions(['camera', 'microphone']);
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  return { context, page };
+}
+
+/** Opens `/r/<room>?name=..&autojoin=1` and waits until the server welcomed us. */
+export async function joinRoom(browser, baseUrl, room, name, extra = '') {
+  const person = await newPerson(browser, baseUrl);
+  await gotoRoom(person.page, room, name, extra);
+  return person;
+}
+
+export async function gotoRoom(page, room, name, extra = '') {
+  await page.goto(`/r/${room}?name=${encodeURIComponent(name)}&autojoin=1${extra}`);
+  await waitJoined(page);
+}
+
+export async function waitJoined(page, timeout = 20_000) {
+  await page.waitForFunction(() => Boolean(window.__noom?.selfId), null, { timeout });
+  return page.evaluate(() => window.__noom.selfId);
+}
+
+/** The ids of the remote tiles on a page. */
+export function remoteTileIds(page) {
+  return page.$$eval('[data-testid="tile"]:not([data-self])', (tiles) => tiles.map((t) => t.dataset.peerId));
+}
+
+/**
+ * Waits until `count` remote tiles show a video that has frames and plays, then
+ * checks that each one's currentTime moves on.
+ */
+export async function waitRemoteVideosPlaying(page, count, timeout = 30_000) {
+  await page.waitForFunction((n) => {
+    const videos = [...document.querySelectorAll('[data-testid="tile"]:not([data-self]) video')];
+    return videos.length === n && videos.every((v) => v.videoWidth > 0 && !v.paused && v.readyState >= 2);
+  }, count, { timeout, polling: 250 });
+  const before = await currentTimes(page);
+  await page.waitForTimeout(1200);
+  const after = await currentTimes(page);
+  for (const [id, t] of Object.entries(before)) {
+    assert.ok(after[id] > t, `video of ${id} is advancing (${t} -> ${after[id]})`);
+  }
+}
+
+function currentTimes(page) {
+  return page.$$eval('[data-testid="tile"]:not([data-self])', (tiles) =>
+    Object.fromEntries(tiles.map((t) => [t.dataset.peerId, t.querySelector('video').currentTime])));
+}
+
+/** Waits until the remote tile of `peerId` has `attr` equal to `value`. */
+export function waitTileAttr(page, peerId, attr, value, timeout = 10_000) {
+  return page.waitForFunction(([id, a, v]) => {
+    const tile = document.querySelector(`[data-testid="tile"][data-peer-id="${id}"]`);
+    return tile?.getAttribute(a) === v;
+  }, [peerId, attr, value], { timeout, polling: 100 });
+}
+
+/** Waits until the chat log contains `text`. */
+export function waitChat(page, text, timeout = 10_000) {
+  return page.waitForFunction((t) => document.querySelector('[data-testid="chat-log"]')?.textContent.includes(t),
+    text, { timeout, polling: 100 });
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, name) });
+}
+
+/** Closes contexts without letting one slow close hang the suite. */
+export async function closeAll(...people) {
+  await Promise.all(people.filter(Boolean).map((p) => withTimeout(p.context.close(), 5000).catch(() => {})));
+}
+
+export function withTimeout(promise, ms) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
