@@ -141,6 +141,24 @@ describe('rate_limited', () => {
     await assertChatReaches(b, [a]);
   });
 
+  it('drops any message over a burst of 200 with rate_limited; the bucket refills at 50 per second', async () => {
+    const [a, b] = await room('any-burst');
+    const burst = 210;
+    for (let i = 0; i < burst; i++) a.send({ type: 'state', hand: i % 2 === 0 });
+    await a.nextError('rate_limited');
+    await b.next((m) => m.type === 'state' && m.id === a.id);
+    await sleep(400); // 20 tokens back at 50 per second
+    const errorsBefore = a.seen('error').length;
+    assert.ok(errorsBefore >= 1 && errorsBefore <= burst - 200, `${errorsBefore} rate_limited errors for ${burst} messages`);
+    const states = b.seen((m) => m.type === 'state' && m.id === a.id).length;
+    assert.ok(states >= 200 && states < burst, `${states} of ${burst} states went through`);
+    assert.ok(a.isOpen);
+    for (let i = 0; i < 5; i++) a.send({ type: 'state', audio: i % 2 === 0 });
+    await assertChatReaches(a, [b]);
+    assert.equal(a.seen('error').length, errorsBefore, `no errors after the pause: ${a.tail()}`);
+    assert.equal(b.seen((m) => m.type === 'state' && m.id === a.id).length, states + 5);
+  });
+
   it('closes a connection that keeps flooding with 1008; the others keep working', async () => {
     const [flooder, b, c] = await room('flood', 3);
     const total = 1400;
@@ -159,29 +177,41 @@ describe('rate_limited', () => {
 });
 
 describe('room_full', () => {
-  let small;
-  before(async () => { small = await startServer({ vars: { MAX_PEERS: '3' } }); });
-  after(async () => { await closeAll(); await small?.stop(); });
+  it('by default a room holds 8 peers: the 9th join gets room_full and 4001', async () => {
+    const name = roomName('full8');
+    const peers = await joinAll(server, name, Array.from({ length: 8 }, (_, i) => `P${i}`));
+    const ninth = await connect(server, name, { label: 'ninth' });
+    ninth.send({ type: 'join', name: 'Ninth' });
+    await ninth.nextError('room_full');
+    assert.equal((await ninth.waitClose()).code, 4001);
+    await assertChatReaches(peers[7], peers);
+  });
 
-  it('answers a join to a room holding MAX_PEERS peers with room_full, then closes with 4001', async () => {
-    const name = roomName('full');
-    const [a, b, c] = await joinAll(small, name, ['A', 'B', 'C']);
-    const d = await connect(small, name, { label: 'D' });
-    d.send({ type: 'join', name: 'D' });
-    await d.nextError('room_full');
-    const { code } = await d.waitClose();
-    assert.equal(code, 4001);
-    await assertChatReaches(a, [b, c]);
-    assert.equal(a.seen('joined').length, 2, 'the refused peer was not announced');
-    // When someone leaves there is room again; the welcome says maxPeers 3.
-    c.send({ type: 'leave' });
-    await c.waitClose();
-    const e = await connect(small, name, { label: 'E' });
-    const w = await e.join('E');
-    assert.equal(w.maxPeers, 3);
-    assert.equal(w.peers.length, 2);
-    // Another room on the same server is not affected by this one being full.
-    const [x] = await joinAll(small, roomName('other'), ['X']);
-    assert.ok(x.isOpen);
+  describe('with MAX_PEERS=3', () => {
+    let small;
+    before(async () => { small = await startServer({ vars: { MAX_PEERS: '3' } }); });
+    after(async () => { await closeAll(); await small?.stop(); });
+
+    it('answers a join to a room holding MAX_PEERS peers with room_full, then closes with 4001', async () => {
+      const name = roomName('full');
+      const [a, b, c] = await joinAll(small, name, ['A', 'B', 'C']);
+      const d = await connect(small, name, { label: 'D' });
+      d.send({ type: 'join', name: 'D' });
+      await d.nextError('room_full');
+      const { code } = await d.waitClose();
+      assert.equal(code, 4001);
+      await assertChatReaches(a, [b, c]);
+      assert.equal(a.seen('joined').length, 2, 'the refused peer was not announced');
+      // When someone leaves there is room again; the welcome says maxPeers 3.
+      c.send({ type: 'leave' });
+      await c.waitClose();
+      const e = await connect(small, name, { label: 'E' });
+      const w = await e.join('E');
+      assert.equal(w.maxPeers, 3);
+      assert.equal(w.peers.length, 2);
+      // Another room on the same server is not affected by this one being full.
+      const [x] = await joinAll(small, roomName('other'), ['X']);
+      assert.ok(x.isOpen);
+    });
   });
 });
