@@ -1,8 +1,12 @@
 //! HTTP handlers: small functions between a request and a response.
 
+use crate::turn::{self, CachedServers, TurnError};
 use crate::{codes, config, protocol};
 use serde::Serialize;
-use worker::{wasm_bindgen, Env, Request, Response, Result};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::time::Duration;
+use worker::{wasm_bindgen, AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result};
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
@@ -29,6 +33,20 @@ pub fn origin_allowed(req: &Request, env: &Env) -> Result<bool> {
     Ok(config::origin_allowed(origin.as_deref(), &own, var(env, "ALLOWED_ORIGINS").as_deref()))
 }
 
+/// Headers on every answer the Worker makes itself (the static files get theirs
+/// from `public/_headers`): no sniffing, no caching of API answers. A
+/// WebSocket upgrade (101) is passed through untouched.
+pub fn with_api_headers(mut response: Response) -> Response {
+    if response.status_code() != 101 {
+        let headers = response.headers_mut();
+        let _ = headers.set("X-Content-Type-Options", "nosniff");
+        if headers.get("Cache-Control").ok().flatten().is_none() {
+            let _ = headers.set("Cache-Control", "no-store");
+        }
+    }
+    response
+}
+
 /// `{"error":"<code>"}` with a status.
 pub fn json_error(status: u16, code: &str) -> Result<Response> {
     #[derive(Serialize)]
@@ -43,8 +61,35 @@ pub fn health() -> Result<Response> {
     Response::from_json(&serde_json::json!({ "ok": true }))
 }
 
+/// Per-IP limits on the two calls that cost the server something: opening a
+/// socket and minting a meeting code. They use the runtime's Rate Limiting
+/// bindings (`[[ratelimits]]` in wrangler.toml: counted near the client, no
+/// round trip to a Durable Object). If a binding is missing or fails, the
+/// request goes through: the limit protects the service, it never breaks it.
+pub async fn over_limit(req: &Request, env: &Env, binding: &str) -> bool {
+    let ip = req.headers().get("CF-Connecting-IP").ok().flatten().unwrap_or_else(|| "local".to_owned());
+    let outcome = async { env.rate_limiter(binding)?.limit(ip).await }.await;
+    match outcome {
+        Ok(outcome) => !outcome.success,
+        Err(e) => {
+            worker::console_warn!("rate limiter {binding} unavailable: {e}");
+            false
+        }
+    }
+}
+
+/// `429 {"error":"rate_limited"}` with a hint of when to retry.
+pub fn too_many_requests() -> Result<Response> {
+    let mut response = json_error(429, "rate_limited")?;
+    response.headers_mut().set("Retry-After", "60")?;
+    Ok(response)
+}
+
 /// `POST /api/rooms`: a fresh unguessable meeting code.
-pub fn create_room() -> Result<Response> {
+pub async fn create_room(req: Request, env: &Env) -> Result<Response> {
+    if over_limit(&req, env, "CREATE_LIMITER").await {
+        return too_many_requests();
+    }
     let code = loop {
         let mut random = [0u8; codes::MEETING_CODE_RANDOM_BYTES];
         random_bytes(&mut random);
@@ -66,6 +111,9 @@ pub async fn room_socket(req: Request, env: &Env, room: &str) -> Result<Response
     if !protocol::is_valid_room_name(room) {
         return json_error(400, "bad_room");
     }
+    if over_limit(&req, env, "CONNECT_LIMITER").await {
+        return too_many_requests();
+    }
     let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
     if !upgrade.eq_ignore_ascii_case("websocket") {
         return json_error(426, "upgrade_required");
@@ -74,17 +122,71 @@ pub async fn room_socket(req: Request, env: &Env, room: &str) -> Result<Response
     stub.fetch_with_request(req).await
 }
 
-/// `GET /api/ice-servers`: STUN by default, `ICE_SERVERS` when set.
-/// TURN credentials (issue: TURN) will be minted here from the secrets.
+/// `GET /api/ice-servers`: minted TURN credentials when the TURN secrets are
+/// set, else `ICE_SERVERS`, else the default STUN server.
 pub async fn ice_servers(env: &Env) -> Result<Response> {
-    let servers = match config::ice_servers(var(env, "ICE_SERVERS").as_deref()) {
+    let fallback = match config::ice_servers(var(env, "ICE_SERVERS").as_deref()) {
         Ok(servers) => servers,
         Err(reason) => {
             worker::console_error!("{reason}; using the default");
             config::ice_servers(None).unwrap_or_default()
         }
     };
-    Response::from_json(&serde_json::json!({ "iceServers": servers }))
+    let servers = match (var(env, "TURN_KEY_ID"), var(env, "TURN_KEY_API_TOKEN")) {
+        (Some(key_id), Some(token)) if !key_id.is_empty() && !token.is_empty() => {
+            match turn_servers(env, &key_id, &token).await {
+                Ok(servers) => servers,
+                Err(e) => {
+                    worker::console_error!("{e}; answering without TURN");
+                    fallback
+                }
+            }
+        }
+        _ => fallback,
+    };
+    let mut response = Response::from_json(&serde_json::json!({ "iceServers": servers }))?;
+    // Credentials are per answer: never cached by a browser or proxy.
+    response.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(response)
+}
+
+thread_local! {
+    /// Minted TURN servers, kept per isolate (see `turn.rs` for the rule).
+    static TURN_CACHE: RefCell<Option<CachedServers>> = const { RefCell::new(None) };
+}
+
+/// Cached TURN servers, or fresh ones from the TURN API (bounded by a timeout).
+async fn turn_servers(env: &Env, key_id: &str, token: &str) -> std::result::Result<Value, TurnError> {
+    let now = Date::now().as_millis();
+    if let Some(cached) = TURN_CACHE.with(|c| c.borrow().clone()).filter(|c| c.is_fresh(now)) {
+        return Ok(cached.servers);
+    }
+    let ttl = var(env, "TURN_TTL_SECONDS").and_then(|v| v.parse().ok()).unwrap_or(turn::DEFAULT_TTL_SECONDS);
+    let base = var(env, "TURN_API_BASE").filter(|b| !b.is_empty()).unwrap_or_else(|| turn::DEFAULT_API_BASE.to_owned());
+    let network = |e: worker::Error| TurnError::Network(e.to_string());
+
+    let headers = Headers::new();
+    headers.set("Authorization", &format!("Bearer {token}")).map_err(network)?;
+    headers.set("Content-Type", "application/json").map_err(network)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(turn::request_body(ttl).into()));
+    let request = Request::new_with_init(&turn::generate_url(&base, key_id), &init).map_err(network)?;
+
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    worker::wasm_bindgen_futures::spawn_local(async move {
+        Delay::from(Duration::from_millis(turn::TIMEOUT_MS)).await;
+        controller.abort();
+    });
+    let mut response = Fetch::Request(request).send_with_signal(&signal).await.map_err(network)?;
+    let status = response.status_code();
+    if !(200..300).contains(&status) {
+        return Err(TurnError::Status(status));
+    }
+    let body = response.text().await.map_err(network)?;
+    let servers = turn::parse_response(&body)?;
+    TURN_CACHE.with(|c| *c.borrow_mut() = Some(CachedServers::new(servers.clone(), now, ttl)));
+    Ok(servers)
 }
 
 /// `GET /r/<room>`: the meeting page, once the name is known to be valid.

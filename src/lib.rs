@@ -12,6 +12,7 @@ pub mod core;
 pub mod limits;
 pub mod listing;
 pub mod protocol;
+pub mod turn;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
@@ -34,20 +35,21 @@ mod worker_entry {
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         if !api::origin_allowed(&req, &env)? {
-            return api::json_error(403, "forbidden_origin");
+            return api::json_error(403, "forbidden_origin").map(api::with_api_headers);
         }
         let path = req.path();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        match (req.method(), segments.as_slice()) {
+        let response = match (req.method(), segments.as_slice()) {
             (Method::Get, ["api", "health"]) => api::health(),
-            (Method::Post, ["api", "rooms"]) => api::create_room(),
+            (Method::Post, ["api", "rooms"]) => api::create_room(req, &env).await,
             (Method::Get, ["api", "rooms"]) => api::list_rooms(&env).await,
             (_, ["api", "rooms", room, "ws"]) => api::room_socket(req, &env, room).await,
             (Method::Get, ["api", "ice-servers"]) => api::ice_servers(&env).await,
             (_, ["api", ..]) => api::json_error(404, "not_found"),
             (_, ["r", room]) => api::meeting_page(req, &env, room).await,
             (_, ["r", ..]) => api::json_error(400, "bad_room"),
-            _ => env.assets("ASSETS")?.fetch_request(req).await,
-        }
+            _ => return env.assets("ASSETS")?.fetch_request(req).await,
+        };
+        response.map(api::with_api_headers)
     }
 }
