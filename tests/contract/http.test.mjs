@@ -65,7 +65,7 @@ async function pollRooms(check, { tries = 40, intervalMs = 250 } = {}) {
 const find = (rooms, room) => rooms.find((r) => r.room === room);
 
 describe('GET /api/rooms', () => {
-  it('answers 200 {"rooms":[...]} ', async () => {
+  it('answers 200 {"rooms":[...]}', async () => {
     const res = await request(server, '/api/rooms');
     assert.equal(res.status, 200, summary(res));
     assert.ok(Array.isArray(res.json?.rooms), summary(res));
