@@ -114,6 +114,14 @@ describe('GET /api/rooms', () => {
     await pollRooms((rs) => find(rs, big)?.peers === 2);
     await Promise.all([a1, a4, c1, c2].map((c) => c.close()));
     await pollRooms((rs) => find(rs, big) === undefined);
+
+    // Emptied, the room starts over: a private first peer keeps it off the list.
+    const again = (await connectAndJoin(server, big, 'Again', { public: false })).client;
+    const marker = roomName('marker');
+    const m1 = (await connectAndJoin(server, marker, 'M1', { public: true })).client;
+    const last = await pollRooms((rs) => find(rs, marker)?.peers === 1);
+    assert.equal(find(last, big), undefined, `re-used room listed though its new first peer is private: ${JSON.stringify(last)}`);
+    await Promise.all([again, m1].map((c) => c.close()));
   });
 
   it('does not list a code from POST /api/rooms that nobody joined', async () => {
