@@ -8,6 +8,8 @@
 // rebuilds the call from the fresh `welcome`.
 
 const PING_EVERY_MS = 20_000;
+// How often the socket's health is checked (and every fourth check, a ping).
+const CHECK_EVERY_MS = 5_000;
 // No frame at all (not even `pong`) for this long: the link is dead even if the
 // browser has not noticed yet, so drop it and reconnect.
 const SILENCE_LIMIT_MS = 50_000;
@@ -36,7 +38,7 @@ export function backoffDelay(attempt, random = Math.random) {
  * @param {(code: number) => boolean} [opts.shouldReconnect]  false stops retrying after that close code
  */
 export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconnect = () => true }) {
-  const state = { socket: null, attempt: 0, retryTimer: 0, pingTimer: 0, closed: false, lastHeard: 0 };
+  const state = { socket: null, attempt: 0, retryTimer: 0, pingTimer: 0, checks: 0, closed: false, lastHeard: 0 };
 
   function connect() {
     clearTimeout(state.retryTimer);
@@ -48,7 +50,8 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
       onStatus('open');
       state.lastHeard = Date.now();
       clearInterval(state.pingTimer);
-      state.pingTimer = setInterval(keepAlive, PING_EVERY_MS);
+      state.checks = 0;
+      state.pingTimer = setInterval(keepAlive, CHECK_EVERY_MS);
       onOpen();
     });
     socket.addEventListener('message', (event) => {
@@ -72,17 +75,22 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
     });
   }
 
+  // Drops a socket that went silent, or that is stuck closing (the closing
+  // handshake can take a minute when the other end never answers it), and
+  // reconnects at once instead of waiting for the browser to give up.
   function keepAlive() {
     const socket = state.socket;
     if (!socket) return;
-    if (Date.now() - state.lastHeard > SILENCE_LIMIT_MS) {
+    const silent = Date.now() - state.lastHeard > SILENCE_LIMIT_MS;
+    if (silent || socket.readyState >= WebSocket.CLOSING) {
       clearInterval(state.pingTimer);
       state.socket = null;
-      socket.close();
+      if (socket.readyState < WebSocket.CLOSING) socket.close();
       scheduleReconnect();
       return;
     }
-    sendRaw('ping');
+    state.checks += 1;
+    if (state.checks % (PING_EVERY_MS / CHECK_EVERY_MS) === 0) sendRaw('ping');
   }
 
   function scheduleReconnect() {

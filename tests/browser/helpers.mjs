@@ -33,6 +33,7 @@ export async function newPerson(browser, baseUrl) {
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  if (process.env.NOOM_DEBUG) page.on('console', (m) => console.log(`[console ${page.url()}] ${m.text()}`));
   return { context, page };
 }
 

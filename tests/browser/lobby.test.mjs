@@ -1,0 +1,87 @@
+// The lobby at `/`: new meeting, join by code or name (with a clear error for
+// bad input), the remembered name, and the public room list with live counts.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from '../support/server.mjs';
+import { launchBrowser, newPerson, joinRoom, waitJoined, screenshot, closeAll } from './helpers.mjs';
+
+const TEST_TIMEOUT = 60_000;
+
+/** Waits until the lobby lists `room` with `count` people. */
+function waitListed(page, room, count, timeout = 15_000) {
+  return page.waitForFunction(([r, n]) => {
+    const item = [...document.querySelectorAll('[data-testid="public-rooms"] li')].find((li) => li.dataset.room === r);
+    return item?.querySelector('[data-testid="room-count"]')?.textContent === String(n);
+  }, [room, count], { timeout, polling: 200 });
+}
+
+describe('the lobby', { timeout: 180_000 }, () => {
+  let server;
+  let browser;
+  const people = [];
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await closeAll(...people);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('creates a new meeting and remembers the name', { timeout: TEST_TIMEOUT }, async () => {
+    const lea = await newPerson(browser, server.url);
+    people.push(lea);
+    await lea.page.goto('/');
+    await lea.page.getByTestId('lobby-name').fill('Lea');
+    await lea.page.getByTestId('new-meeting').click();
+    await lea.page.waitForURL(/\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/, { timeout: 10_000 });
+    assert.equal(await lea.page.getByTestId('prejoin-name').inputValue(), 'Lea');
+    await lea.page.getByRole('button', { name: 'Join now' }).click();
+    await waitJoined(lea.page);
+    assert.equal(await lea.page.getByTestId('participant-count').textContent(), '1');
+    await lea.page.goto('/');
+    assert.equal(await lea.page.getByTestId('lobby-name').inputValue(), 'Lea');
+  });
+
+  it('explains a bad room name before leaving the page', { timeout: TEST_TIMEOUT }, async () => {
+    const mo = await newPerson(browser, server.url);
+    people.push(mo);
+    await mo.page.goto('/');
+    await mo.page.getByTestId('join-room').fill('team meeting!');
+    await mo.page.getByTestId('join').click();
+    await mo.page.getByTestId('lobby-error').waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await mo.page.getByTestId('lobby-error').textContent(), /letters, digits/);
+    assert.equal(new URL(mo.page.url()).pathname, '/');
+    // A whole invite link is accepted too.
+    await mo.page.getByTestId('join-room').fill(`${server.url}/r/abc-defg-hij`);
+    await mo.page.getByTestId('join').click();
+    await mo.page.waitForURL(/\/r\/abc-defg-hij$/, { timeout: 10_000 });
+  });
+
+  it('lists a public room with its live count, and not a private one', { timeout: TEST_TIMEOUT }, async () => {
+    const pat = await newPerson(browser, server.url);
+    people.push(pat);
+    await pat.page.goto('/');
+    await pat.page.getByTestId('lobby-name').fill('Pat');
+    await pat.page.getByTestId('public').check();
+    await pat.page.getByTestId('join-room').fill('open-house');
+    await pat.page.getByTestId('join').click();
+    await pat.page.waitForURL(/\/r\/open-house\?public=1$/, { timeout: 10_000 });
+    await pat.page.getByRole('button', { name: 'Join now' }).click();
+    await waitJoined(pat.page);
+    people.push(await joinRoom(browser, server.url, 'back-office', 'Ray'));
+
+    const viewer = await newPerson(browser, server.url);
+    people.push(viewer);
+    await viewer.page.goto('/');
+    await waitListed(viewer.page, 'open-house', 1);
+
+    people.push(await joinRoom(browser, server.url, 'open-house', 'Quin'));
+    await waitListed(viewer.page, 'open-house', 2);
+    assert.equal(await viewer.page.locator('[data-testid="public-rooms"] li[data-room="back-office"]').count(), 0);
+    await screenshot(viewer.page, 'lobby.png');
+  });
+});

@@ -1,0 +1,159 @@
+// Two people in a meeting: they see each other, chat, see each other's state,
+// leave, reload and survive a dropped socket. One wrangler dev and one Chromium
+// for the file; each person has their own browser context.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from '../support/server.mjs';
+import {
+  launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, remoteTileIds, waitRemoteVideosPlaying,
+  waitTileAttr, waitChat, closeAll,
+} from './helpers.mjs';
+
+const TEST_TIMEOUT = 60_000;
+
+describe('a meeting of two', { timeout: 240_000 }, () => {
+  let server;
+  let browser;
+  let ann;
+  let bob;
+  let annId;
+  let bobId;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await closeAll(ann, bob);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('both see the other one\'s video playing', { timeout: TEST_TIMEOUT }, async () => {
+    ann = await joinRoom(browser, server.url, 'duo', 'Ann');
+    bob = await joinRoom(browser, server.url, 'duo', 'Bob');
+    annId = await waitJoined(ann.page);
+    bobId = await waitJoined(bob.page);
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    assert.deepEqual(await remoteTileIds(ann.page), [bobId]);
+    assert.deepEqual(await remoteTileIds(bob.page), [annId]);
+    assert.equal(await ann.page.getByTestId('participant-count').textContent(), '2');
+    assert.equal(await ann.page.locator('[data-testid="tile"][data-self]').getAttribute('data-peer-id'), annId);
+  });
+
+  it('chat goes both ways', { timeout: TEST_TIMEOUT }, async () => {
+    await ann.page.getByTestId('chat-input').fill('hello from Ann');
+    await ann.page.getByTestId('chat-input').press('Enter');
+    await waitChat(bob.page, 'hello from Ann');
+    await bob.page.getByTestId('chat-input').fill('hi Ann, Bob here');
+    await bob.page.getByTestId('chat-input').press('Enter');
+    await waitChat(ann.page, 'hi Ann, Bob here');
+    await waitChat(ann.page, 'hello from Ann');
+    assert.equal(await ann.page.getByTestId('chat-input').inputValue(), '');
+  });
+
+  it('chat never injects markup', { timeout: TEST_TIMEOUT }, async () => {
+    const evil = '<img src=x onerror="window.__pwned=1"><b>bold</b> https://example.com';
+    await ann.page.getByTestId('chat-input').fill(evil);
+    await ann.page.getByTestId('chat-input').press('Enter');
+    await waitChat(bob.page, evil);
+    for (const page of [ann.page, bob.page]) {
+      await waitChat(page, evil);
+      assert.equal(await page.locator('[data-testid="chat-log"] img').count(), 0);
+      assert.equal(await page.locator('[data-testid="chat-log"] b').count(), 0);
+      assert.equal(await page.locator('[data-testid="chat-log"] a').count(), 0);
+      assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    }
+  });
+
+  it('mute, camera and hand reach the other side', { timeout: TEST_TIMEOUT }, async () => {
+    await waitTileAttr(bob.page, annId, 'data-audio', 'true');
+    await waitTileAttr(bob.page, annId, 'data-video', 'true');
+
+    await ann.page.getByTestId('mute').click();
+    await waitTileAttr(bob.page, annId, 'data-audio', 'false');
+    await waitTileAttr(ann.page, annId, 'data-audio', 'false');
+    await ann.page.getByTestId('mute').click();
+    await waitTileAttr(bob.page, annId, 'data-audio', 'true');
+
+    await ann.page.getByTestId('camera').click();
+    await waitTileAttr(bob.page, annId, 'data-video', 'false');
+    await ann.page.getByTestId('camera').click();
+    await waitTileAttr(bob.page, annId, 'data-video', 'true');
+    // The camera came back through replaceTrack, without renegotiation: still playing.
+    await waitRemoteVideosPlaying(bob.page, 1);
+
+    await bob.page.getByTestId('hand').click();
+    await waitTileAttr(ann.page, bobId, 'data-hand', 'true');
+    await bob.page.getByTestId('hand').click();
+    await waitTileAttr(ann.page, bobId, 'data-hand', 'false');
+
+    // Keyboard shortcut: Ctrl+D toggles the microphone.
+    await bob.page.keyboard.press('Control+d');
+    await waitTileAttr(ann.page, bobId, 'data-audio', 'false');
+    await bob.page.keyboard.press('Control+d');
+    await waitTileAttr(ann.page, bobId, 'data-audio', 'true');
+  });
+
+  it('a dropped socket reconnects and the call recovers', { timeout: TEST_TIMEOUT }, async () => {
+    await bob.page.evaluate(() => window.__noom.signaling.socket.close());
+    await bob.page.waitForFunction((old) => window.__noom.selfId && window.__noom.selfId !== old, bobId,
+      { timeout: 20_000 });
+    const newBobId = await bob.page.evaluate(() => window.__noom.selfId);
+    await ann.page.waitForFunction((id) => {
+      const ids = [...document.querySelectorAll('[data-testid="tile"]:not([data-self])')].map((t) => t.dataset.peerId);
+      return ids.length === 1 && ids[0] === id;
+    }, newBobId, { timeout: 20_000 });
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    // The rebuilt call carries chat and state again.
+    await bob.page.getByTestId('chat-input').fill('back again');
+    await bob.page.getByTestId('chat-input').press('Enter');
+    await waitChat(ann.page, 'back again');
+    await waitChat(bob.page, 'hello from Ann'); // history from the new welcome
+    bobId = newBobId;
+  });
+
+  it('reloading the page rejoins the meeting', { timeout: TEST_TIMEOUT }, async () => {
+    await bob.page.reload();
+    const newBobId = await waitJoined(bob.page);
+    assert.notEqual(newBobId, bobId);
+    await ann.page.waitForFunction((id) => {
+      const ids = [...document.querySelectorAll('[data-testid="tile"]:not([data-self])')].map((t) => t.dataset.peerId);
+      return ids.length === 1 && ids[0] === id;
+    }, newBobId, { timeout: 20_000 });
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    bobId = newBobId;
+  });
+
+  it('leaving removes the tile for the others', { timeout: TEST_TIMEOUT }, async () => {
+    await bob.page.getByTestId('leave').click();
+    await ann.page.waitForFunction(() =>
+      document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 0, null, { timeout: 10_000 });
+    assert.equal(await ann.page.getByTestId('participant-count').textContent(), '1');
+    assert.equal(await bob.page.locator('[data-testid="tile"]').count(), 0);
+    await bob.page.getByText('You left the meeting').waitFor({ timeout: 5000 });
+  });
+
+  it('someone without camera or microphone joins, listens and is seen as off', { timeout: TEST_TIMEOUT }, async () => {
+    const cat = await newPerson(browser, server.url);
+    try {
+      // A machine with no devices at all.
+      await cat.page.addInitScript(() => {
+        navigator.mediaDevices.getUserMedia = () =>
+          Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));
+      });
+      await cat.page.goto('/r/duo');
+      await cat.page.getByTestId('media-messages').getByText('No camera was found', { exact: false })
+        .waitFor({ timeout: 10_000 });
+      await cat.page.getByTestId('prejoin-name').fill('Cat');
+      await cat.page.getByRole('button', { name: 'Join now' }).click();
+      const catId = await waitJoined(cat.page);
+      await waitRemoteVideosPlaying(cat.page, 1);
+      await waitTileAttr(ann.page, catId, 'data-audio', 'false');
+      await waitTileAttr(ann.page, catId, 'data-video', 'false');
+    } finally {
+      await closeAll(cat);
+    }
+  });
+});
