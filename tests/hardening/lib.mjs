@@ -1,0 +1,62 @@
+// Helpers shared by the hardening suites (hostile input, connection storms,
+// faults, load). They build on the contract tests' client (tests/support/).
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { connect, connectAndJoin, sleep } from '../support/client.mjs';
+import { ROOT } from '../support/server.mjs';
+
+/**
+ * The room still works for well-behaved peers: `members[0]` chats and every
+ * member receives it once, and a newcomer joins and is told exactly the
+ * members' ids (then leaves, and every member hears `left`).
+ */
+export async function assertRoomHealthy(server, room, members, label = 'healthy') {
+  const text = `${label} ${Math.random().toString(36).slice(2)}`;
+  members[0].send({ type: 'chat', text });
+  for (const m of members) {
+    const got = await m.next((f) => f.type === 'chat' && f.text === text, 10_000);
+    assert.equal(got.from, members[0].id);
+  }
+  const { client: newcomer, welcome } = await connectAndJoin(server, room, 'Newcomer', {}, { label: `${label}-newcomer` });
+  assert.deepEqual(welcome.peers.map((p) => p.id).sort(), members.map((m) => m.id).sort(),
+    `newcomer sees exactly the members: ${JSON.stringify(welcome.peers)}`);
+  for (const m of members) assert.equal((await m.next((f) => f.type === 'joined' && f.peer.id === newcomer.id)).peer.name, 'Newcomer');
+  newcomer.send({ type: 'leave' });
+  assert.equal((await newcomer.waitClose()).code, 1000);
+  for (const m of members) await m.next((f) => f.type === 'left' && f.id === newcomer.id);
+  for (const m of members) {
+    assert.equal(m.seen((f) => f.type === 'chat' && f.text === text).length, 1, `${m.label} got the chat once`);
+  }
+  return welcome;
+}
+
+/** Opens `n` sockets to `room` at once; returns those that opened (and the count that failed). */
+export async function openMany(server, room, n, label = 'storm') {
+  const results = await Promise.allSettled(Array.from({ length: n }, (_, i) => connect(server, room, { label: `${label}-${i}` })));
+  const clients = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+  const failures = results.filter((r) => r.status === 'rejected').map((r) => r.reason?.status ?? r.reason?.message);
+  return { clients, failures };
+}
+
+/** Waits until `cond()` is true, polling; fails with `what` after `timeoutMs`. */
+export async function until(cond, what, timeoutMs = 10_000, everyMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * Counts what a suite tried, for docs/reliability.md: with NOOM_HARDENING_TALLY
+ * set, each call appends one line `suite<TAB>what<TAB>count` to that file.
+ */
+export function tally(suite, what, count) {
+  const file = process.env.NOOM_HARDENING_TALLY;
+  if (!file) return;
+  const full = path.resolve(ROOT, file);
+  mkdirSync(path.dirname(full), { recursive: true });
+  appendFileSync(full, `${suite}\t${what}\t${count}\n`);
+}
