@@ -40,9 +40,10 @@ async function fetchIceServers() {
  * @param {MediaStreamTrack|null} opts.audio
  * @param {MediaStreamTrack|null} opts.video
  * @param {boolean} opts.micOn
+ * @param {string[]} [opts.notices]  camera or microphone problems to show once on arrival
  * @param {(end: {reason: 'left'|'full'|'name_invalid', message?: string}) => void} opts.onEnd
  */
-export async function startMeeting({ room, name, isPublic, audio, video, micOn, onEnd }) {
+export async function startMeeting({ room, name, isPublic, audio, video, micOn, notices = [], onEnd }) {
   const ui = {
     section: byId('meeting'),
     grid: byId('grid'),
@@ -76,6 +77,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     local: { audio, video, screen: null, micOn: Boolean(audio) && micOn, hand: false },
     preferred: { audio: audio?.getSettings().deviceId, video: video?.getSettings().deviceId },
     stopSelfLevel: () => {},
+    selfVideoTrack: undefined,
     iceServers: [],
     signaling: null,
     ended: false,
@@ -139,7 +141,10 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     const state = selfState();
     selfTile.setState(state);
     const track = outgoingVideo();
-    selfTile.setVideoStream(track ? new MediaStream([track]) : null);
+    if (track !== call.selfVideoTrack) {
+      call.selfVideoTrack = track;
+      selfTile.setVideoStream(track ? new MediaStream([track]) : null);
+    }
     setToggle(ui.mute, {
       on: state.audio,
       iconName: state.audio ? 'mic' : 'micOff',
@@ -540,6 +545,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   renderCount();
   watchSelfLevel();
   setStatus('connecting');
+  for (const notice of notices) toast(ui.toasts, notice, 8000);
 
   call.iceServers = await fetchIceServers();
   if (call.ended) return call;
@@ -559,6 +565,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     get signaling() { return call.signaling; },
     get selfId() { return call.selfId; },
     get peers() { return call.peers; },
+    get local() { return call.local; },
     leave: () => end({ reason: 'left' }),
   };
   return call;

@@ -43,7 +43,9 @@ export function runPrejoin({ room, name, error }) {
 
   function renderMessages() {
     const lines = [...new Set(Object.values(pre.errors).filter(Boolean))];
-    if (lines.length && !pre.audio && !pre.video) lines.push('You can still join to listen and chat.');
+    if (lines.length && !pre.audio && !pre.video && !lines.some((l) => l.includes('still join'))) {
+      lines.push('You can still join to listen and chat.');
+    }
     ui.messages.replaceChildren(...lines.map((text) => el('li', { text })));
   }
 

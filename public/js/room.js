@@ -31,6 +31,7 @@ async function enterMeeting(choice) {
     audio: choice.audio,
     video: choice.video,
     micOn: choice.micOn,
+    notices: choice.notices ?? [],
     onEnd({ reason, message }) {
       if (reason === 'name_invalid') {
         prejoin(message);
@@ -51,7 +52,8 @@ async function prejoin(error) {
 async function autojoin(name) {
   saveName(name);
   const media = await openLocalMedia({ audio: true, video: true });
-  await enterMeeting({ name, audio: media.audio, video: media.video, micOn: true });
+  const notices = [...new Set(Object.values(media.errors))];
+  await enterMeeting({ name, audio: media.audio, video: media.video, micOn: true, notices });
 }
 
 function main() {

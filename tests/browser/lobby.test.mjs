@@ -61,6 +61,35 @@ describe('the lobby', { timeout: 180_000 }, () => {
     await mo.page.waitForURL(/\/r\/abc-defg-hij$/, { timeout: 10_000 });
   });
 
+  it('runs under a strict Content-Security-Policy without a violation', { timeout: TEST_TIMEOUT }, async () => {
+    const csp = await newPerson(browser, server.url);
+    people.push(csp);
+    // The policy the Worker will send; added here to every document response.
+    await csp.context.route('**/*', async (route) => {
+      if (route.request().resourceType() !== 'document') return route.continue();
+      const response = await route.fetch();
+      return route.fulfill({
+        response,
+        headers: { ...response.headers(), 'content-security-policy': "script-src 'self'; style-src 'self'" },
+      });
+    });
+    await csp.page.addInitScript(() => {
+      window.__violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    await csp.page.goto('/');
+    await csp.page.getByTestId('new-meeting').waitFor();
+    await csp.page.waitForTimeout(300);
+    assert.deepEqual(await csp.page.evaluate(() => window.__violations), []);
+    await csp.page.goto('/r/csp-check?name=Cy&autojoin=1');
+    await waitJoined(csp.page);
+    await csp.page.getByTestId('hand').click();
+    await csp.page.getByTestId('chat-input').fill('styled?');
+    await csp.page.getByTestId('chat-input').press('Enter');
+    await csp.page.waitForTimeout(500);
+    assert.deepEqual(await csp.page.evaluate(() => window.__violations), []);
+  });
+
   it('lists a public room with its live count, and not a private one', { timeout: TEST_TIMEOUT }, async () => {
     const pat = await newPerson(browser, server.url);
     people.push(pat);

@@ -96,6 +96,26 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitTileAttr(ann.page, bobId, 'data-audio', 'true');
   });
 
+  it('screen sharing replaces the video and ends cleanly', { timeout: TEST_TIMEOUT }, async () => {
+    const remoteWidth = (page) => page.$eval('[data-testid="tile"]:not([data-self]) video', (v) => v.videoWidth);
+    const cameraWidth = await remoteWidth(bob.page);
+    await ann.page.getByTestId('screen').click();
+    await waitTileAttr(bob.page, annId, 'data-screen', 'true');
+    // Chromium's fake screen is 1280 wide, larger than the camera we ask for.
+    await bob.page.waitForFunction((w) =>
+      document.querySelector('[data-testid="tile"]:not([data-self]) video').videoWidth > w, cameraWidth,
+    { timeout: 10_000 });
+    await waitRemoteVideosPlaying(bob.page, 1);
+    // The browser's own "Stop sharing" ends the track; the camera comes back.
+    await ann.page.evaluate(() => window.__noom.local.screen.dispatchEvent(new Event('ended')));
+    await waitTileAttr(bob.page, annId, 'data-screen', 'false');
+    await waitTileAttr(ann.page, annId, 'data-screen', 'false');
+    await bob.page.waitForFunction((w) =>
+      document.querySelector('[data-testid="tile"]:not([data-self]) video').videoWidth === w, cameraWidth,
+    { timeout: 10_000 });
+    await waitRemoteVideosPlaying(bob.page, 1);
+  });
+
   it('a dropped socket reconnects and the call recovers', { timeout: TEST_TIMEOUT }, async () => {
     await bob.page.evaluate(() => window.__noom.signaling.socket.close());
     await bob.page.waitForFunction((old) => window.__noom.selfId && window.__noom.selfId !== old, bobId,

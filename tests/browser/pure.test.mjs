@@ -1,0 +1,63 @@
+// The page's pure helpers, checked in Node without a browser: room names and
+// invite links, display names, the reconnect backoff, the socket address.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName } from '../../public/js/names.js';
+import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
+import { isPolite } from '../../public/js/peers.js';
+
+describe('room names', () => {
+  it('accepts codes, names and whole invite links', () => {
+    assert.deepEqual(parseRoomInput('abc-defg-hij'), { room: 'abc-defg-hij' });
+    assert.deepEqual(parseRoomInput('  Team_Room-1 '), { room: 'Team_Room-1' });
+    assert.deepEqual(parseRoomInput('https://noom.example/r/abc-defg-hij?x=1'), { room: 'abc-defg-hij' });
+  });
+
+  it('explains what is wrong with bad input', () => {
+    assert.match(parseRoomInput('').error, /Type a meeting code/);
+    assert.match(parseRoomInput('team meeting').error, /letters, digits/);
+    assert.match(parseRoomInput('x'.repeat(65)).error, /at most 64/);
+    assert.match(parseRoomInput('<script>').error, /letters, digits/);
+  });
+
+  it('reads the room from the meeting path', () => {
+    assert.equal(roomFromPath('/r/abc-defg-hij'), 'abc-defg-hij');
+    assert.equal(roomFromPath('/r/abc/extra'), null);
+    assert.equal(roomFromPath('/'), null);
+    assert.equal(isValidRoomName('a'.repeat(64)), true);
+    assert.equal(isValidRoomName('é'), false);
+  });
+});
+
+describe('display names', () => {
+  it('follow the server rule: 1 to 32 characters after trimming, no control characters', () => {
+    assert.equal(nameProblem('Ann'), null);
+    assert.equal(nameProblem('  Ann  '), null);
+    assert.equal(nameProblem('😀'.repeat(32)), null);
+    assert.match(nameProblem('   '), /Enter your name/);
+    assert.match(nameProblem('a'.repeat(33)), /at most 32/);
+    assert.match(nameProblem('A\u0007nn'), /control/);
+  });
+});
+
+describe('signaling', () => {
+  it('backs off exponentially with jitter, capped', () => {
+    assert.equal(backoffDelay(0, () => 0), 250);
+    assert.equal(backoffDelay(0, () => 1), 500);
+    assert.equal(backoffDelay(3, () => 1), 4000);
+    assert.equal(backoffDelay(20, () => 1), 15_000);
+    for (let i = 0; i < 50; i += 1) {
+      const d = backoffDelay(4);
+      assert.ok(d >= 4000 && d <= 8000, `delay ${d}`);
+    }
+  });
+
+  it('talks to the page\'s own origin with the matching scheme', () => {
+    assert.equal(roomSocketUrl('abc', { protocol: 'https:', host: 'noom.example' }), 'wss://noom.example/api/rooms/abc/ws');
+    assert.equal(roomSocketUrl('abc', { protocol: 'http:', host: '127.0.0.1:8787' }), 'ws://127.0.0.1:8787/api/rooms/abc/ws');
+  });
+
+  it('makes exactly one side of each pair polite', () => {
+    assert.notEqual(isPolite('aaaa1111', 'bbbb2222'), isPolite('bbbb2222', 'aaaa1111'));
+  });
+});
