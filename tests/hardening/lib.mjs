@@ -2,8 +2,9 @@
 // faults, load). They build on the contract tests' client (tests/support/).
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { connect, connectAndJoin, sleep } from '../support/client.mjs';
+import { connect, connectAndJoin, openSocket, sleep } from '../support/client.mjs';
 import { ROOT } from '../support/server.mjs';
 
 /**
@@ -59,4 +60,98 @@ export function tally(suite, what, count) {
   const full = path.resolve(ROOT, file);
   mkdirSync(path.dirname(full), { recursive: true });
   appendFileSync(full, `${suite}\t${what}\t${count}\n`);
+}
+
+/**
+ * A TCP relay on a fixed loopback port, so clients keep one address while the
+ * server behind it is stopped and started again on another port (as a browser
+ * keeps its origin while the service restarts).
+ */
+export function startRelay(targetPort) {
+  let target = targetPort;
+  const sockets = new Set();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(target, '127.0.0.1');
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => { inbound.destroy(); outbound.destroy(); });
+    }
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolve({
+        port,
+        wsUrl: `ws://127.0.0.1:${port}`,
+        url: `http://127.0.0.1:${port}`,
+        setTarget(p) { target = p; },
+        close() {
+          for (const s of sockets) s.destroy();
+          return new Promise((r) => server.close(() => r()));
+        },
+      });
+    });
+  });
+}
+
+/**
+ * A peer that rejoins by itself whenever its socket closes, as the app does:
+ * it retries every `retryMs` until `stop()`. `welcomes` holds every welcome
+ * with the time it arrived; `client` is the current connection.
+ */
+export class RejoiningPeer {
+  constructor(urlOf, name, { retryMs = 200, label = name } = {}) {
+    this.urlOf = urlOf;
+    this.name = name;
+    this.retryMs = retryMs;
+    this.label = label;
+    this.welcomes = [];
+    this.closes = [];
+    this.client = undefined;
+    this.stopped = false;
+    this.attempts = 0;
+  }
+
+  /** Connects and joins; resolves with the first welcome. */
+  async start() {
+    await this.#connectOnce();
+    return this.welcomes[0].welcome;
+  }
+
+  async #connectOnce() {
+    this.attempts += 1;
+    const client = await openSocket(this.urlOf(), { label: this.label, timeoutMs: 3000 });
+    const welcome = await client.join(this.name, {}, 3000);
+    this.client = client;
+    this.welcomes.push({ at: Date.now(), welcome });
+    client.closed.then((info) => {
+      this.closes.push({ at: Date.now(), ...info });
+      this.#rejoinSoon();
+    });
+  }
+
+  #rejoinSoon() {
+    if (this.stopped) return;
+    setTimeout(async () => {
+      if (this.stopped) return;
+      try {
+        await this.#connectOnce();
+      } catch {
+        this.#rejoinSoon();
+      }
+    }, this.retryMs);
+  }
+
+  get id() { return this.client?.id; }
+
+  async stop() {
+    this.stopped = true;
+    await this.client?.close();
+  }
 }
