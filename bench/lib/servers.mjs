@@ -1,0 +1,216 @@
+// The four servers of the benchmark, each under its own `wrangler dev` with
+// its own --port, --inspector-port and --persist-to, and a way to read the CPU
+// time its workerd processes have used.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RUN_DIR = path.join(ROOT, 'bench', '.run');
+const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/**
+ * The servers, in the order the report lists them. `config` is relative to the
+ * repository root. Noom's own wrangler.toml runs `make build` first; the bench
+ * builds before it starts, so it uses a copy without that step (see noomConfig).
+ */
+export const SERVERS = [
+  { key: 'noom', label: 'Noom (Rust)', contract: true },
+  { key: 'baseline-js', label: 'baseline-js', contract: true, config: 'bench/baseline-js/wrangler.toml' },
+  { key: 'floor-rust', label: 'floor-rust', contract: false, config: 'bench/floor-rust/wrangler.toml' },
+  { key: 'floor-js', label: 'floor-js', contract: false, config: 'bench/floor-js/wrangler.toml' },
+];
+
+/**
+ * Noom's wrangler.toml with the `[build]` section removed and paths made
+ * absolute: the same Worker, vars and bindings `make dev` runs, without
+ * wrangler re-running `make build` (the bench target has built it already).
+ */
+export function noomConfig() {
+  const source = readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
+  const out = [];
+  let inBuild = false;
+  for (const line of source.split('\n')) {
+    const header = /^\s*\[\[?([^\]]+)\]?\]\s*$/.exec(line);
+    if (header) inBuild = header[1].trim() === 'build';
+    if (inBuild) continue;
+    out.push(line
+      .replace(/^(\s*main\s*=\s*)"([^"]+)"/, (_, k, v) => `${k}${JSON.stringify(path.join(ROOT, v))}`)
+      .replace(/^(\s*directory\s*=\s*)"([^"]+)"/, (_, k, v) => `${k}${JSON.stringify(path.join(ROOT, v))}`));
+  }
+  mkdirSync(RUN_DIR, { recursive: true });
+  const file = path.join(RUN_DIR, 'noom.wrangler.toml');
+  writeFileSync(file, out.join('\n'));
+  return file;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The wrangler command line for a server (also printed in BENCHMARKS.md). */
+export function wranglerArgs({ config, port, inspectorPort, persistTo }) {
+  return ['dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port),
+    '--inspector-port', String(inspectorPort), '--persist-to', persistTo,
+    '--log-level', 'warn', '--show-interactive-dev-session=false'];
+}
+
+/** Starts one server and waits until `/api/health` answers. */
+export async function startServer(spec, { timeoutMs = 120_000 } = {}) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const persistTo = path.join(RUN_DIR, 'state', spec.key);
+  rmSync(persistTo, { recursive: true, force: true });
+  mkdirSync(persistTo, { recursive: true });
+  const config = spec.config ? path.join(ROOT, spec.config) : noomConfig();
+  const args = wranglerArgs({ config, port, inspectorPort, persistTo });
+  let output = '';
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', CI: 'true' },
+  });
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  let exited = false;
+  child.on('exit', () => { exited = true; });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) throw new Error(`${spec.key}: wrangler dev exited early:\n${output}`);
+    try {
+      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) {
+      killGroup(child.pid, 'SIGKILL');
+      throw new Error(`${spec.key}: no answer on ${url} in time:\n${output}`);
+    }
+    await sleep(250);
+  }
+  const server = {
+    ...spec,
+    url,
+    wsUrl: url.replace('http', 'ws'),
+    port,
+    pid: child.pid,
+    command: `${path.relative(ROOT, WRANGLER)} ${args.map((a) => path.isAbsolute(a) ? path.relative(ROOT, a) || '.' : a).join(' ')}`,
+    logs: () => output,
+    workerdPids: () => workerdPids(child.pid),
+    /**
+     * CPU used so far by all of this server's workerd processes (the figure
+     * the report uses), and by the one running the Worker itself: wrangler
+     * dev puts a proxy workerd on the public port in front of it.
+     */
+    cpu() {
+      const pids = workerdPids(child.pid);
+      const all = cpuOf(pids);
+      const worker = cpuOf(pids.filter((pid) => !isProxy(pid, port)));
+      return { ...all, workerStatUs: worker.statUs, workerSchedUs: worker.schedUs };
+    },
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once('exit', r));
+      killGroup(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000);
+      await done;
+      clearTimeout(timer);
+      // workerd children normally go with the group; make sure.
+      for (const pid of server.lastPids ?? []) killPid(pid);
+    },
+  };
+  server.lastPids = workerdPids(child.pid);
+  return server;
+}
+
+/** Whether this workerd is wrangler's proxy, the one listening on the server's public port. */
+function isProxy(pid, port) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`entry=127.0.0.1:${port}\0`);
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(pid, signal) {
+  try { process.kill(-pid, signal); } catch { /* gone */ }
+}
+
+function killPid(pid) {
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+}
+
+/** `{pid: {ppid, comm}}` for every process visible in /proc. */
+function processTable() {
+  const table = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      table.set(Number(name), { ppid: Number(fields[1]), comm });
+    } catch { /* exited meanwhile */ }
+  }
+  return table;
+}
+
+/** The workerd processes in the process tree under `rootPid`. */
+export function workerdPids(rootPid) {
+  const table = processTable();
+  const children = new Map();
+  for (const [pid, { ppid }] of table) {
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(pid);
+  }
+  const found = [];
+  const stack = [rootPid];
+  let guard = 0;
+  while (stack.length && guard++ < 10_000) {
+    const pid = stack.pop();
+    for (const child of children.get(pid) ?? []) {
+      if (table.get(child)?.comm === 'workerd') found.push(child);
+      stack.push(child);
+    }
+  }
+  return found.sort((a, b) => a - b);
+}
+
+/**
+ * CPU time used so far by these processes, in microseconds: `ticks` is
+ * utime+stime from /proc/<pid>/stat (CLK_TCK resolution), `ns` is the
+ * scheduler's run time from /proc/<pid>/task/<tid>/schedstat (nanoseconds;
+ * the same user+system time, finer grained), kept as a cross-check.
+ */
+export function cpuOf(pids) {
+  let ticks = 0;
+  let ns = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try { ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch { /* gone */ }
+      }
+    } catch { /* gone */ }
+  }
+  return { statUs: (ticks * 1e6) / CLK_TCK, schedUs: ns / 1000 };
+}
+
+export { CLK_TCK };
