@@ -106,3 +106,19 @@ bench-baseline: tools ## Run the contract tests against the JavaScript baseline 
 
 bench-report: ## Redraw BENCHMARKS.md and its plots from the last full run (no rerun)
 	node bench/report.mjs
+
+# ---- Hardening: hostile input, faults, load, fuzzing (tests/hardening/, tests/fuzz.rs) ----
+
+.PHONY: test-hardening load fuzz
+HARDENING_TALLY := target/hardening-tally.tsv
+
+test-hardening: tools build ## Hostile input, connection storms, faults and a small load test against wrangler dev (FIGURES=1: into docs/reliability.md)
+	@mkdir -p target && rm -f $(HARDENING_TALLY)
+	NOOM_HARDENING_TALLY=$(HARDENING_TALLY) node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec tests/hardening/
+	@node tests/hardening/figures.mjs $(HARDENING_TALLY) $(if $(FIGURES),--doc docs/reliability.md)
+
+load: tools build ## Load test at full size: 40 rooms x 5 peers chatting for 30 s; figures into docs/reliability.md
+	node tests/hardening/load.mjs --rooms 40 --peers 5 --seconds 30 --doc docs/reliability.md
+
+fuzz: ## Fuzz the parser and the room core for 300 s (NOOM_FUZZ_SECONDS); figures into docs/reliability.md
+	NOOM_FUZZ_SECONDS=$${NOOM_FUZZ_SECONDS:-300} NOOM_FUZZ_DOC=docs/reliability.md cargo test --release --test fuzz -- --nocapture
