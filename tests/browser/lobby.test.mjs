@@ -81,12 +81,19 @@ describe('the lobby', { timeout: 180_000 }, () => {
     await csp.page.getByTestId('new-meeting').waitFor();
     await csp.page.waitForTimeout(300);
     assert.deepEqual(await csp.page.evaluate(() => window.__violations), []);
+    // The policy is really in force: an inline style is refused and reported.
+    await csp.page.evaluate(() => document.head.append(Object.assign(document.createElement('style'), { textContent: 'p{}' })));
+    await csp.page.waitForFunction(() => window.__violations.length > 0, null, { timeout: 5000 });
+    // A fulfilled document loses its local address space, so Chromium's Local
+    // Network Access checks block its socket to 127.0.0.1: this part checks the
+    // meeting page as far as it gets without the server (tiles, controls, toasts).
     await csp.page.goto('/r/csp-check?name=Cy&autojoin=1');
-    await waitJoined(csp.page);
+    await csp.page.locator('[data-testid="tile"][data-self]').waitFor({ timeout: 10_000 });
     await csp.page.getByTestId('hand').click();
+    await csp.page.locator('[data-testid="tile"][data-self][data-hand="true"]').waitFor({ timeout: 5000 });
     await csp.page.getByTestId('chat-input').fill('styled?');
     await csp.page.getByTestId('chat-input').press('Enter');
-    await csp.page.waitForTimeout(500);
+    await csp.page.waitForTimeout(300);
     assert.deepEqual(await csp.page.evaluate(() => window.__violations), []);
   });
 
