@@ -11,6 +11,34 @@ pub fn max_peers(var: Option<&str>) -> usize {
     var.and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or(crate::core::DEFAULT_MAX_PEERS)
 }
 
+/// The room's tunable numbers, from the vars of the same names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomSettings {
+    /// `MAX_PEERS` (default 8).
+    pub max_peers: usize,
+    /// `HISTORY_TTL_SECONDS`: chat is deleted this long after the last peer left (default 24 h).
+    pub history_ttl_ms: u64,
+    /// `PEER_TIMEOUT_SECONDS`: a connection silent this long (no frame, no
+    /// `ping`) is dropped (default 60 s; pages ping every 20 s).
+    pub peer_timeout_ms: u64,
+}
+
+impl RoomSettings {
+    pub fn from_vars(max_peers_var: Option<&str>, history_ttl_var: Option<&str>, peer_timeout_var: Option<&str>) -> Self {
+        let seconds = |v: Option<&str>, default: u64| v.and_then(|v| v.trim().parse::<u64>().ok()).filter(|&n| n > 0).unwrap_or(default) * 1000;
+        Self {
+            max_peers: max_peers(max_peers_var),
+            history_ttl_ms: seconds(history_ttl_var, 86_400),
+            peer_timeout_ms: seconds(peer_timeout_var, 60),
+        }
+    }
+
+    /// How often the room looks for silent connections while it has any.
+    pub fn sweep_every_ms(&self) -> u64 {
+        (self.peer_timeout_ms / 2).max(1000)
+    }
+}
+
 /// `ICE_SERVERS`: a JSON array that replaces the default. Anything else is a
 /// configuration mistake: the default is used and the reason returned so the
 /// Worker can log it.
@@ -45,6 +73,17 @@ mod tests {
         assert_eq!(max_peers(Some(" 12 ")), 12);
         assert_eq!(max_peers(Some("0")), 8);
         assert_eq!(max_peers(Some("lots")), 8);
+    }
+
+    #[test]
+    fn room_settings_defaults_and_overrides() {
+        let d = RoomSettings::from_vars(None, None, None);
+        assert_eq!(d, RoomSettings { max_peers: 8, history_ttl_ms: 86_400_000, peer_timeout_ms: 60_000 });
+        assert_eq!(d.sweep_every_ms(), 30_000);
+        let t = RoomSettings::from_vars(Some("3"), Some("2"), Some("1"));
+        assert_eq!(t, RoomSettings { max_peers: 3, history_ttl_ms: 2_000, peer_timeout_ms: 1_000 });
+        assert_eq!(t.sweep_every_ms(), 1000);
+        assert_eq!(RoomSettings::from_vars(None, Some("0"), Some("x")).history_ttl_ms, 86_400_000);
     }
 
     #[test]

@@ -129,6 +129,22 @@ impl Room {
         Some(Attachment { id: c.id.clone(), room: self.name.clone(), peer: c.peer.clone(), public: self.public })
     }
 
+    /// Every open connection's id, joined or not, in arrival order.
+    pub fn connection_ids(&self) -> Vec<PeerId> {
+        self.connections.iter().map(|c| c.id.clone()).collect()
+    }
+
+    /// A connection went silent for too long (no frame and no `ping`): it is
+    /// closed with 1001 and, if it had joined, the others hear `left`. This is
+    /// how a peer that vanished without a close frame leaves the room.
+    pub fn time_out(&mut self, id: &str) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if self.has_connection(id) {
+            self.close(id, 1001, "timed out", &mut out);
+        }
+        out
+    }
+
     /// A new socket arrived; it must join before anything else.
     pub fn connect(&mut self, id: PeerId, now: u64) {
         if !self.has_connection(&id) {
@@ -621,6 +637,18 @@ mod tests {
         let welcome = &sent_to(&out, "pending1")[0];
         let names: Vec<&str> = welcome["peers"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["Ann", "Bob"]);
+    }
+
+    #[test]
+    fn timed_out_peer_is_closed_1001_and_announced_as_left() {
+        let mut r = room();
+        join(&mut r, "aaaaaaaa", "Ann");
+        join(&mut r, "bbbbbbbb", "Bob");
+        let out = r.time_out("bbbbbbbb");
+        assert_eq!(sent_to(&out, "aaaaaaaa")[0]["type"], "left");
+        assert!(out.contains(&Effect::Close { id: "bbbbbbbb".into(), code: 1001, reason: "timed out" }));
+        assert!(r.time_out("bbbbbbbb").is_empty());
+        assert_eq!(r.connection_ids(), vec!["aaaaaaaa".to_owned()]);
     }
 
     #[test]

@@ -14,16 +14,28 @@
 
 use crate::api::{random_bytes, var};
 use crate::codes::{self, PEER_ID_LEN};
-use crate::config;
+use crate::config::RoomSettings;
 use crate::core::{Attachment, Effect, Incoming, Room};
 use crate::listing::{RoomReport, HEARTBEAT_MS};
 use crate::protocol::{self, ChatEntry};
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
+use worker::wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use worker::{
-    durable_object, worker_sys::WebSocketRequestResponsePair, Date, DurableObject, Env, Error, Request, Response,
-    Result, SqlStorage, SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    durable_object, js_sys, worker_sys::WebSocketRequestResponsePair, Date, DurableObject, Env, Error, Request,
+    Response, Result, ScheduledTime, SqlStorage, SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
+
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `DurableObjectState`, for the one method the `worker`
+    /// crate does not wrap yet.
+    type HibernationState;
+    /// When the runtime last answered this socket's `ping` on our behalf
+    /// (a `Date`, or `null` if never).
+    #[wasm_bindgen(method, catch, js_name = getWebSocketAutoResponseTimestamp)]
+    fn auto_response_timestamp(this: &HibernationState, ws: &JsValue) -> std::result::Result<JsValue, JsValue>;
+}
 
 /// Chat rows kept in storage beyond the 100 served, trimmed in batches so a
 /// chat costs one INSERT most of the time.
@@ -33,20 +45,38 @@ const TRIM_EVERY: u32 = 50;
 struct Live {
     room: Room,
     sockets: HashMap<String, WebSocket>,
+    /// When each connection last sent a frame (memory only: after a wake-up
+    /// every connection starts a fresh timeout window).
+    last_seen: HashMap<String, u64>,
 }
 
 #[durable_object]
 pub struct RoomObject {
     state: State,
+    /// The same state object, typed for `getWebSocketAutoResponseTimestamp`.
+    hibernation: HibernationState,
     env: Env,
+    settings: RoomSettings,
     sql: SqlStorage,
     /// Rebuilt lazily after construction (which happens again after hibernation).
     live: RefCell<Option<Live>>,
-    inserts_since_trim: RefCell<u32>,
+    inserts_since_trim: Cell<u32>,
+    /// The alarm this instance last set (memory only; `None` after a wake-up).
+    alarm_at: Cell<Option<u64>>,
+    /// When this instance last told the lobby its head count.
+    reported_at: Cell<u64>,
 }
 
 impl DurableObject for RoomObject {
     fn new(state: State, env: Env) -> Self {
+        let raw = state._inner();
+        let hibernation: HibernationState = JsValue::from(raw.clone()).unchecked_into();
+        let state = State::from(raw);
+        let settings = RoomSettings::from_vars(
+            var(&env, "MAX_PEERS").as_deref(),
+            var(&env, "HISTORY_TTL_SECONDS").as_deref(),
+            var(&env, "PEER_TIMEOUT_SECONDS").as_deref(),
+        );
         let sql = state.storage().sql();
         for statement in [
             "CREATE TABLE IF NOT EXISTS chat (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, from_id TEXT NOT NULL, name TEXT NOT NULL, text TEXT NOT NULL)",
@@ -61,7 +91,17 @@ impl DurableObject for RoomObject {
         if let Ok(pair) = WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
         }
-        Self { state, env, sql, live: RefCell::new(None), inserts_since_trim: RefCell::new(0) }
+        Self {
+            state,
+            hibernation,
+            env,
+            settings,
+            sql,
+            live: RefCell::new(None),
+            inserts_since_trim: Cell::new(0),
+            alarm_at: Cell::new(None),
+            reported_at: Cell::new(0),
+        }
     }
 
     /// Only the Worker calls this, with a checked WebSocket upgrade.
@@ -73,33 +113,39 @@ impl DurableObject for RoomObject {
         }
         self.remember_name(&name);
         let pair = WebSocketPair::new()?;
+        let now = now();
         {
             let mut live = self.live(Some(&name));
             let id = fresh_peer_id(&live.room);
             self.state.accept_websocket_with_tags(&pair.server, &[id.as_str()]);
-            live.room.connect(id.clone(), now());
+            live.room.connect(id.clone(), now);
             if let Some(attachment) = live.room.attachment(&id) {
                 pair.server.serialize_attachment(&attachment)?;
             }
+            live.last_seen.insert(id.clone(), now);
             live.sockets.insert(id, pair.server);
         }
+        // Silent connections must be found even if this one never joins.
+        self.schedule_sweep(now).await?;
         Response::from_websocket(pair.client)
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         let Some(id) = self.peer_id(&ws) else { return Ok(()) };
+        let now = now();
         let effects = {
             let mut live = self.live(None);
             if !live.room.has_connection(&id) {
                 // Accepted before a restart of this object but not in its attachments: adopt it.
-                live.room.connect(id.clone(), now());
+                live.room.connect(id.clone(), now);
                 live.sockets.insert(id.clone(), ws);
             }
+            live.last_seen.insert(id.clone(), now);
             let incoming = match &message {
                 WebSocketIncomingMessage::String(text) => Incoming::Text(text),
                 WebSocketIncomingMessage::Binary(_) => Incoming::Binary,
             };
-            live.room.receive(now(), &id, incoming)
+            live.room.receive(now, &id, incoming)
         };
         self.carry_out(effects).await
     }
@@ -115,32 +161,39 @@ impl DurableObject for RoomObject {
         self.forget(&ws).await
     }
 
-    /// History expiry (24 hours after the room was last left) and, while a
-    /// public room is occupied, a heartbeat to the lobby.
+    /// While anyone is connected: drop silent connections and, for a public
+    /// room, refresh the lobby. Once the room is empty: delete the chat
+    /// history when it has been empty for `HISTORY_TTL_SECONDS`.
     async fn alarm(&self) -> Result<Response> {
         let now = now();
-        let (peers, public, name) = {
+        self.alarm_at.set(None);
+        let effects = self.sweep(now);
+        self.carry_out(effects).await?;
+        let (connections, peers, public, name) = {
             let live = self.live(None);
-            (live.room.peer_count(), live.room.is_public(), live.room.name().to_owned())
+            (live.room.connection_ids().len(), live.room.peer_count(), live.room.is_public(), live.room.name().to_owned())
         };
-        if peers > 0 {
-            if public {
+        if connections > 0 {
+            if public && peers > 0 && now.saturating_sub(self.reported_at.get()) >= HEARTBEAT_MS {
                 self.report(RoomReport { room: name, peers, public }).await;
-                self.state.storage().set_alarm(now_plus(now, HEARTBEAT_MS)).await?;
             }
+            self.schedule_sweep(now).await?;
             return Response::ok("occupied");
         }
-        let last_left: u64 = self.meta("last_left").and_then(|v| v.parse().ok()).unwrap_or(0);
-        let expires = last_left.saturating_add(self.history_ttl_ms());
+        let Some(last_left) = self.meta("last_left").and_then(|v| v.parse::<u64>().ok()) else {
+            return Response::ok("never used");
+        };
+        let expires = last_left.saturating_add(self.settings.history_ttl_ms);
         if now + 1000 >= expires {
             self.sql.exec("DELETE FROM chat", None)?;
+            self.sql.exec("DELETE FROM meta WHERE key = 'last_left'", None)?;
             *self.live.borrow_mut() = None;
             if !name.is_empty() {
                 self.report(RoomReport { room: name, peers: 0, public: true }).await;
             }
             Response::ok("history deleted")
         } else {
-            self.state.storage().set_alarm(now_plus(expires, 0)).await?;
+            self.set_alarm(expires).await?;
             Response::ok("waiting")
         }
     }
@@ -169,9 +222,10 @@ impl RoomObject {
             .or_else(|| attachments.iter().map(|a| a.room.clone()).find(|r| !r.is_empty()))
             .or_else(|| self.meta("room"))
             .unwrap_or_default();
-        let max_peers = config::max_peers(var(&self.env, "MAX_PEERS").as_deref());
-        let room = Room::restore(&name, max_peers, self.load_history(), attachments, now());
-        Live { room, sockets }
+        let now = now();
+        let last_seen = sockets.keys().map(|id| (id.clone(), now)).collect();
+        let room = Room::restore(&name, self.settings.max_peers, self.load_history(), attachments, now);
+        Live { room, sockets, last_seen }
     }
 
     /// Carries out what the core decided, in order. Frames and closes first
@@ -189,6 +243,7 @@ impl RoomObject {
                         }
                     }
                     Effect::Close { id, code, reason } => {
+                        live.last_seen.remove(&id);
                         if let Some(ws) = live.sockets.remove(&id) {
                             let _ = ws.close(Some(code), Some(reason));
                         }
@@ -211,7 +266,8 @@ impl RoomObject {
         Ok(())
     }
 
-    /// Tells the lobby (public rooms only) and schedules the alarm.
+    /// Tells the lobby (public rooms only); when the room empties, starts the
+    /// history's countdown.
     async fn on_head_count(&self, room: String, peers: usize, public: bool) -> Result<()> {
         let now = now();
         if public {
@@ -219,11 +275,54 @@ impl RoomObject {
         }
         if peers == 0 {
             self.set_meta("last_left", &now.to_string());
-            self.state.storage().set_alarm(now_plus(now, self.history_ttl_ms())).await?;
-        } else if public {
-            self.state.storage().set_alarm(now_plus(now, HEARTBEAT_MS)).await?;
+            let connections = self.live(None).room.connection_ids().len();
+            if connections == 0 {
+                self.set_alarm(now.saturating_add(self.settings.history_ttl_ms)).await?;
+            }
         }
         Ok(())
+    }
+
+    /// Makes sure an alarm comes within one sweep period.
+    async fn schedule_sweep(&self, now: u64) -> Result<()> {
+        let due = now.saturating_add(self.settings.sweep_every_ms());
+        match self.alarm_at.get() {
+            Some(at) if at <= due => Ok(()),
+            _ => self.set_alarm(due).await,
+        }
+    }
+
+    /// Sets the alarm for an absolute time (ms since the epoch). The `worker`
+    /// crate reads a bare integer as an offset from now, so pass a `Date`.
+    async fn set_alarm(&self, at: u64) -> Result<()> {
+        self.alarm_at.set(Some(at));
+        let when = js_sys::Date::new(&JsValue::from_f64(at as f64));
+        self.state.storage().set_alarm(ScheduledTime::new(when)).await
+    }
+
+    /// Times out every connection that has been silent (no frame, no `ping`)
+    /// for longer than `PEER_TIMEOUT_SECONDS`.
+    fn sweep(&self, now: u64) -> Vec<Effect> {
+        let mut live = self.live(None);
+        let live = &mut *live;
+        let mut effects = Vec::new();
+        for id in live.room.connection_ids() {
+            let pinged = live.sockets.get(&id).map_or(0, |ws| self.last_ping(ws));
+            let seen = live.last_seen.get(&id).copied().unwrap_or(now).max(pinged);
+            if now.saturating_sub(seen) > self.settings.peer_timeout_ms {
+                effects.extend(live.room.time_out(&id));
+            }
+        }
+        effects
+    }
+
+    /// When the runtime last answered this socket's `ping` (0 if never).
+    fn last_ping(&self, ws: &WebSocket) -> u64 {
+        let socket: &JsValue = ws.as_ref().as_ref();
+        match self.hibernation.auto_response_timestamp(socket) {
+            Ok(value) => value.dyn_into::<js_sys::Date>().map_or(0, |d| d.get_time() as u64),
+            Err(_) => 0,
+        }
     }
 
     /// A socket closed or failed: the core tells the others.
@@ -232,6 +331,7 @@ impl RoomObject {
         let effects = {
             let mut live = self.live(None);
             live.sockets.remove(&id);
+            live.last_seen.remove(&id);
             live.room.disconnect(&id)
         };
         self.carry_out(effects).await
@@ -243,6 +343,7 @@ impl RoomObject {
 
     /// Best effort: the list is a convenience, a meeting never fails because of it.
     async fn report(&self, report: RoomReport) {
+        self.reported_at.set(now());
         let result = async {
             let lobby = self.env.durable_object("LOBBY")?.get_by_name(crate::lobby::LOBBY_NAME)?;
             let body = serde_json::to_string(&report).map_err(|e| Error::RustError(e.to_string()))?;
@@ -255,10 +356,6 @@ impl RoomObject {
         if let Err(e) = result {
             worker::console_warn!("lobby report failed: {e}");
         }
-    }
-
-    fn history_ttl_ms(&self) -> u64 {
-        var(&self.env, "HISTORY_TTL_SECONDS").and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(86_400) * 1000
     }
 
     // ---- storage -------------------------------------------------------------
@@ -286,10 +383,10 @@ impl RoomObject {
         if let Err(e) = result {
             worker::console_error!("storing chat: {e}");
         }
-        let mut count = self.inserts_since_trim.borrow_mut();
-        *count += 1;
-        if *count >= TRIM_EVERY {
-            *count = 0;
+        let count = self.inserts_since_trim.get() + 1;
+        self.inserts_since_trim.set(count);
+        if count >= TRIM_EVERY {
+            self.inserts_since_trim.set(0);
             let _ = self.sql.exec("DELETE FROM chat WHERE seq <= (SELECT MAX(seq) FROM chat) - 100", None);
         }
     }
@@ -320,10 +417,6 @@ impl RoomObject {
 
 fn now() -> u64 {
     Date::now().as_millis()
-}
-
-fn now_plus(now: u64, ms: u64) -> i64 {
-    i64::try_from(now.saturating_add(ms)).unwrap_or(i64::MAX)
 }
 
 /// A random peer id not already used in this room.
