@@ -23,6 +23,8 @@ const CHAT_BURST = 10;
 const CHAT_INTERVAL_MS = 500;
 /** Sends after the burst are scheduled this much after their token is due, against clock jitter. */
 const SLACK_MS = 150;
+/** Each peer starts chatting at a random moment within this window. */
+const START_SPREAD_MS = 3000;
 
 class LoadPeer {
   constructor(url, room, index) {
@@ -122,7 +124,8 @@ export async function runLoad({ rooms = 40, peers = 5, seconds = 30, server, log
     const sentAt = new Map();
     const t0 = performance.now() + 200;
     const end = t0 + seconds * 1000;
-    await Promise.all(all.map((p) => p.chat(t0 + Math.random() * CHAT_INTERVAL_MS, end, sentAt)));
+    // Starts are spread over 3 s: a meeting's peers do not all open with a burst in the same instant.
+    await Promise.all(all.map((p) => p.chat(t0 + Math.random() * START_SPREAD_MS, end, sentAt)));
     const sendMs = performance.now() - t0;
 
     // Drain: wait until every accepted message has reached every peer of its room.
