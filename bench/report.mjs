@@ -279,7 +279,8 @@ export function writeReport(results) {
       + 'For N participants, N−1 are already in the room and see each other; the figure is the last one\'s time from navigation '
       + '(the page\'s time origin) to every remote `<video>` playing (frames decoded, not paused), sampled every 10 ms in the page.', '');
     out.push(table(['participants', 'median ms', 'runs (ms)', 'target'], Object.entries(sum.calls).map(([n, c]) => [n, f(c.median, 0),
-      `${c.times.map((t) => Math.round(t)).join(', ')}${c.failed ? `; ${c.failed} did not finish in 45 s` : ''}${c.unsettled ? `; ${c.unsettled} started before the others had settled` : ''}`,
+      [c.times.map((t) => Math.round(t)).join(', '), c.failed ? `${c.failed} did not finish in 45 s` : '',
+        c.unsettled ? `${c.unsettled} started before the others had all seen each other` : ''].filter(Boolean).join('; '),
       n === '2' ? '≤ 1000' : n === '4' ? '≤ 2000' : '–'])), '');
     if (svg['call-setup.svg']) out.push(`![Call set-up](${svg['call-setup.svg']})`, '');
   } else {
