@@ -30,16 +30,18 @@ help: ## List the targets
 dev: tools build ## Install what is missing, build, run on http://127.0.0.1:$(PORT)
 	$(NODE_BIN)/wrangler dev --ip 127.0.0.1 --port $(PORT) --persist-to .wrangler/state $(DEV_ARGS)
 
-test: tools chromium build ## Run every test: Rust unit tests, contract tests, browser tests
+test: tools chromium build ## Run every test: unit and fuzz, deploy bundle, contract, operator, hardening, browser
 	cargo test --quiet
-	node --test --test-concurrency=1 --test-reporter=spec tests/contract/
+	$(MAKE) --no-print-directory deploy-check
+	node --test --test-concurrency=1 --test-reporter=spec tests/contract/ tests/operator/
+	$(MAKE) --no-print-directory test-hardening
 	./tests/browser/run.sh
 
 test-unit: ## Only the Rust unit tests (no tools needed beyond cargo)
 	cargo test
 
-test-contract: tools build ## Only the contract tests against a real wrangler dev
-	node --test --test-concurrency=1 --test-reporter=spec tests/contract/
+test-contract: tools build ## Only the contract and operator tests (TURN, headers, limits, timeouts) against a real wrangler dev
+	node --test --test-concurrency=1 --test-reporter=spec tests/contract/ tests/operator/
 
 test-browser: tools chromium build ## Only the browser tests (Chromium in a loopback-only namespace)
 	./tests/browser/run.sh
