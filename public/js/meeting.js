@@ -503,7 +503,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     navigator.mediaDevices?.removeEventListener?.('devicechange', refreshDevices);
     show(ui.section, false);
     show(ui.soundBlocked, false);
-    setStatus('closed');
+    setStatus('idle');
     show(ui.countBox, false);
     if (outcome) onEnd(outcome);
   }
