@@ -28,9 +28,8 @@ pub fn var(env: &Env, name: &str) -> Option<String> {
 /// The contract's Origin rule (see [`config::origin_allowed`]).
 pub fn origin_allowed(req: &Request, env: &Env) -> Result<bool> {
     let origin = req.headers().get("Origin")?;
-    let url = req.url()?;
-    let own = url.origin().ascii_serialization();
-    Ok(config::origin_allowed(origin.as_deref(), &own, var(env, "ALLOWED_ORIGINS").as_deref()))
+    let url = req.inner().url();
+    Ok(config::origin_allowed(origin.as_deref(), config::origin_of(&url), var(env, "ALLOWED_ORIGINS").as_deref()))
 }
 
 /// Headers on every answer the Worker makes itself (the static files get theirs
@@ -194,8 +193,6 @@ pub async fn meeting_page(req: Request, env: &Env, room: &str) -> Result<Respons
     if !protocol::is_valid_room_name(room) {
         return json_error(400, "bad_room");
     }
-    let mut url = req.url()?;
-    url.set_path("/room");
-    url.set_query(None);
-    env.assets("ASSETS")?.fetch(url.to_string(), None).await
+    let page = format!("{}/room", config::origin_of(&req.inner().url()));
+    env.assets("ASSETS")?.fetch(page, None).await
 }

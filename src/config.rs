@@ -53,6 +53,15 @@ pub fn ice_servers(var: Option<&str>) -> Result<Value, String> {
     }
 }
 
+/// `scheme://host[:port]` of an absolute URL, as the runtime hands it over
+/// (already normalized). Done by hand so the Worker never links a URL parser,
+/// which with its IDNA tables would be a large part of the bundle.
+pub fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..].find(['/', '?', '#']).map_or(url.len(), |i| after_scheme + i);
+    &url[..end]
+}
+
 /// The contract's Origin rule: no `Origin` header, the request's own origin, or
 /// one listed in `ALLOWED_ORIGINS` (comma-separated, exact match).
 pub fn origin_allowed(origin: Option<&str>, own_origin: &str, allowed: Option<&str>) -> bool {
@@ -94,6 +103,14 @@ mod tests {
         assert_eq!(custom[0]["username"], "u");
         assert!(ice_servers(Some("{}")).is_err());
         assert!(ice_servers(Some("not json")).is_err());
+    }
+
+    #[test]
+    fn origin_of_a_url() {
+        assert_eq!(origin_of("http://127.0.0.1:8787/api/rooms?x=1"), "http://127.0.0.1:8787");
+        assert_eq!(origin_of("https://noom.example.workers.dev/"), "https://noom.example.workers.dev");
+        assert_eq!(origin_of("https://a.example?q"), "https://a.example");
+        assert_eq!(origin_of("https://a.example"), "https://a.example");
     }
 
     #[test]
