@@ -27,6 +27,9 @@ pub const DEFAULT_MAX_PEERS: usize = 8;
 #[derive(Debug, Clone, Copy)]
 pub enum Incoming<'a> {
     Text(&'a str),
+    /// A text frame the glue already knows is over the size cap (it did not
+    /// copy it in).
+    OversizedText,
     Binary,
 }
 
@@ -178,6 +181,12 @@ impl Room {
         }
         let text = match incoming {
             Incoming::Text(text) => text,
+            Incoming::OversizedText => {
+                let error = ProtocolError::TooLarge;
+                send_error(&mut out, from, error);
+                self.close(from, error.close_code().unwrap_or(1009), error.code(), &mut out);
+                return out;
+            }
             Incoming::Binary => {
                 send_error(&mut out, from, ProtocolError::BadMessage);
                 return out;
@@ -584,6 +593,15 @@ mod tests {
         assert_eq!(error_code(&out, "aaaaaaaa").as_deref(), Some("too_large"));
         assert!(out.contains(&Effect::Close { id: "aaaaaaaa".into(), code: 1009, reason: "too_large" }));
         assert_eq!(sent_to(&out, "bbbbbbbb")[0]["type"], "left");
+    }
+
+    #[test]
+    fn oversized_text_known_to_the_glue_is_too_large_too() {
+        let mut r = room();
+        join(&mut r, "aaaaaaaa", "Ann");
+        let out = r.receive(T0, "aaaaaaaa", Incoming::OversizedText);
+        assert_eq!(error_code(&out, "aaaaaaaa").as_deref(), Some("too_large"));
+        assert!(out.contains(&Effect::Close { id: "aaaaaaaa".into(), code: 1009, reason: "too_large" }));
     }
 
     #[test]

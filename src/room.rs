@@ -9,7 +9,7 @@
 //! What survives that: each socket carries a tag (its peer id, fixed at accept)
 //! and an attachment ([`Attachment`]: room name, peer, public flag) rewritten
 //! whenever the peer changes; chat history lives in SQLite. On the first event
-//! after a wake-up, [`RoomObject::live`] rebuilds the pure [`Room`] from those.
+//! after a wake-up, `RoomInner::live` rebuilds the pure [`Room`] from those.
 //! All rules live in [`crate::core`]; this file only moves bytes and storage.
 
 use crate::api::{random_bytes, var};
@@ -20,10 +20,13 @@ use crate::listing::{RoomReport, HEARTBEAT_MS};
 use crate::protocol::{self, ChatEntry};
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
+use std::rc::Rc;
 use worker::wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use worker::wasm_bindgen_futures::future_to_promise;
+use worker::worker_sys::{web_sys, DurableObjectState, WebSocketRequestResponsePair};
 use worker::{
-    durable_object, js_sys, worker_sys::WebSocketRequestResponsePair, Date, DurableObject, Env, Error, Request,
-    Response, Result, ScheduledTime, SqlStorage, SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    js_sys, Date, Env, Error, Request, Response, Result, ScheduledTime, SqlStorage, SqlStorageValue, State, WebSocket,
+    WebSocketPair,
 };
 
 #[wasm_bindgen]
@@ -41,6 +44,13 @@ extern "C" {
 /// chat costs one INSERT most of the time.
 const TRIM_EVERY: u32 = 50;
 
+/// A changed number of joined peers, to tell the lobby about.
+struct HeadCount {
+    room: String,
+    peers: usize,
+    public: bool,
+}
+
 /// The room as it is in memory: the pure state machine and the sockets it talks to.
 struct Live {
     room: Room,
@@ -50,8 +60,10 @@ struct Live {
     last_seen: HashMap<String, u64>,
 }
 
-#[durable_object]
-pub struct RoomObject {
+/// The room object's state and behaviour. [`RoomObject`] (at the end of this
+/// file) is the class the runtime sees; it shares this through an `Rc` so the
+/// occasional async follow-up (lobby report, alarm) can outlive a sync call.
+struct RoomInner {
     state: State,
     /// The same state object, typed for `getWebSocketAutoResponseTimestamp`.
     hibernation: HibernationState,
@@ -67,9 +79,8 @@ pub struct RoomObject {
     reported_at: Cell<u64>,
 }
 
-impl DurableObject for RoomObject {
-    fn new(state: State, env: Env) -> Self {
-        let raw = state._inner();
+impl RoomInner {
+    fn new(raw: DurableObjectState, env: Env) -> Self {
         let hibernation: HibernationState = JsValue::from(raw.clone()).unchecked_into();
         let state = State::from(raw);
         let settings = RoomSettings::from_vars(
@@ -130,8 +141,10 @@ impl DurableObject for RoomObject {
         Response::from_websocket(pair.client)
     }
 
-    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
-        let Some(id) = self.peer_id(&ws) else { return Ok(()) };
+    /// One frame from a socket, handled synchronously: parse, apply the rules,
+    /// send. Only a change of head count leaves async work, returned to the caller.
+    fn handle_frame(&self, ws: WebSocket, incoming: Incoming<'_>) -> Option<HeadCount> {
+        let id = self.peer_id(&ws)?;
         let now = now();
         let effects = {
             let mut live = self.live(None);
@@ -141,13 +154,9 @@ impl DurableObject for RoomObject {
                 live.sockets.insert(id.clone(), ws);
             }
             live.last_seen.insert(id.clone(), now);
-            let incoming = match &message {
-                WebSocketIncomingMessage::String(text) => Incoming::Text(text),
-                WebSocketIncomingMessage::Binary(_) => Incoming::Binary,
-            };
             live.room.receive(now, &id, incoming)
         };
-        self.carry_out(effects).await
+        self.carry_out_now(effects)
     }
 
     async fn websocket_close(&self, ws: WebSocket, _code: usize, _reason: String, _was_clean: bool) -> Result<()> {
@@ -156,8 +165,8 @@ impl DurableObject for RoomObject {
         self.forget(&ws).await
     }
 
-    async fn websocket_error(&self, ws: WebSocket, error: Error) -> Result<()> {
-        worker::console_warn!("websocket error: {error}");
+    async fn websocket_error(&self, ws: WebSocket, error: JsValue) -> Result<()> {
+        worker::console_warn!("websocket error: {error:?}");
         self.forget(&ws).await
     }
 
@@ -197,9 +206,7 @@ impl DurableObject for RoomObject {
             Response::ok("waiting")
         }
     }
-}
 
-impl RoomObject {
     /// The in-memory room, rebuilt from storage and socket attachments if this
     /// object has just been constructed (first use, or after hibernation).
     fn live(&self, name_hint: Option<&str>) -> RefMut<'_, Live> {
@@ -228,9 +235,18 @@ impl RoomObject {
         Live { room, sockets, last_seen }
     }
 
-    /// Carries out what the core decided, in order. Frames and closes first
-    /// (synchronously, while nothing else can run), then the slower I/O.
+    /// Carries out what the core decided, then publishes a changed head count.
     async fn carry_out(&self, effects: Vec<Effect>) -> Result<()> {
+        match self.carry_out_now(effects) {
+            Some(head_count) => self.on_head_count(head_count).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Carries out the effects that need no waiting, in order: frames, closes,
+    /// storage writes (SQLite calls are synchronous). Returns the head count
+    /// to publish, if it changed.
+    fn carry_out_now(&self, effects: Vec<Effect>) -> Option<HeadCount> {
         let mut head_count = None;
         {
             let mut live = self.live(None);
@@ -256,19 +272,18 @@ impl RoomObject {
                             }
                         }
                     }
-                    Effect::HeadCount { peers, public } => head_count = Some((peers, public, live.room.name().to_owned())),
+                    Effect::HeadCount { peers, public } => {
+                        head_count = Some(HeadCount { room: live.room.name().to_owned(), peers, public })
+                    }
                 }
             }
         }
-        if let Some((peers, public, room)) = head_count {
-            self.on_head_count(room, peers, public).await?;
-        }
-        Ok(())
+        head_count
     }
 
     /// Tells the lobby (public rooms only); when the room empties, starts the
     /// history's countdown.
-    async fn on_head_count(&self, room: String, peers: usize, public: bool) -> Result<()> {
+    async fn on_head_count(&self, HeadCount { room, peers, public }: HeadCount) -> Result<()> {
         let now = now();
         if public {
             self.report(RoomReport { room, peers, public }).await;
@@ -428,5 +443,123 @@ fn fresh_peer_id(room: &Room) -> String {
         if !room.has_connection(&id) {
             return id;
         }
+    }
+}
+
+// ---- The class the runtime calls ---------------------------------------------
+//
+// Written by hand instead of with `#[durable_object]` for one reason: speed on
+// the hot path. The macro makes every handler `async`, so each incoming frame
+// costs a Promise, a microtask and an async proxy call before any Rust runs,
+// and copies the frame into WebAssembly with a JavaScript loop over every
+// character. Here `webSocketMessage` is a plain synchronous method (it returns
+// a Promise only in the rare case that a join or leave left async work), and
+// the frame is copied with one native `TextEncoder.encodeInto`.
+
+#[wasm_bindgen]
+extern "C" {
+    type TextEncoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+    #[wasm_bindgen(method, js_name = encodeInto)]
+    fn encode_into(this: &TextEncoder, text: &js_sys::JsString, into: &js_sys::Uint8Array) -> EncodeIntoResult;
+    type EncodeIntoResult;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &EncodeIntoResult) -> u32;
+}
+
+thread_local! {
+    static ENCODER: TextEncoder = TextEncoder::new();
+}
+
+/// What a socket delivered, as far as the room cares.
+enum Frame {
+    Text(String),
+    /// Longer than the cap in UTF-16 units, so longer in UTF-8 bytes too: not copied.
+    Oversized,
+    Binary,
+}
+
+/// Copies a text frame into WebAssembly memory with the runtime's native
+/// UTF-8 encoder (a frame is at most 3 bytes per UTF-16 unit).
+fn read_frame(message: &JsValue) -> Frame {
+    let Some(text) = message.dyn_ref::<js_sys::JsString>() else { return Frame::Binary };
+    let units = text.length() as usize;
+    if units > protocol::MAX_FRAME_BYTES {
+        return Frame::Oversized;
+    }
+    let capacity = units * 3;
+    let mut bytes: Vec<u8> = Vec::with_capacity(capacity);
+    // SAFETY: the view covers only the vector's own allocation, and nothing
+    // allocates in WebAssembly memory (which could move it) while
+    // `encodeInto` writes; `written` bytes are then initialized.
+    let written = ENCODER.with(|encoder| {
+        let view = unsafe { js_sys::Uint8Array::view_mut_raw(bytes.as_mut_ptr(), capacity) };
+        encoder.encode_into(text, &view).written() as usize
+    });
+    unsafe { bytes.set_len(written.min(capacity)) };
+    // TextEncoder always writes valid UTF-8 (lone surrogates become U+FFFD).
+    Frame::Text(String::from_utf8(bytes).unwrap_or_default())
+}
+
+/// The Room Durable Object class, as the runtime sees it.
+#[wasm_bindgen]
+pub struct RoomObject {
+    inner: Rc<RoomInner>,
+}
+
+#[wasm_bindgen]
+impl RoomObject {
+    #[wasm_bindgen(constructor)]
+    pub fn new(state: DurableObjectState, env: Env) -> RoomObject {
+        RoomObject { inner: Rc::new(RoomInner::new(state, env)) }
+    }
+
+    /// The WebSocket upgrade, from the Worker.
+    pub async fn fetch(&self, req: web_sys::Request) -> std::result::Result<JsValue, JsValue> {
+        let inner = self.inner.clone();
+        let response = inner.fetch(Request::from(req)).await.map_err(JsValue::from)?;
+        Ok(web_sys::Response::from(response).into())
+    }
+
+    /// Synchronous on purpose (see above).
+    #[wasm_bindgen(js_name = webSocketMessage)]
+    pub fn web_socket_message(&self, ws: web_sys::WebSocket, message: JsValue) -> JsValue {
+        let frame = read_frame(&message);
+        let incoming = match &frame {
+            Frame::Text(text) => Incoming::Text(text),
+            Frame::Oversized => Incoming::OversizedText,
+            Frame::Binary => Incoming::Binary,
+        };
+        match self.inner.handle_frame(WebSocket::from(ws), incoming) {
+            None => JsValue::UNDEFINED,
+            Some(head_count) => {
+                let inner = self.inner.clone();
+                future_to_promise(async move {
+                    inner.on_head_count(head_count).await.map(|()| JsValue::UNDEFINED).map_err(JsValue::from)
+                })
+                .into()
+            }
+        }
+    }
+
+    #[wasm_bindgen(js_name = webSocketClose)]
+    pub async fn web_socket_close(&self, ws: web_sys::WebSocket, code: usize, reason: String, was_clean: bool) -> std::result::Result<JsValue, JsValue> {
+        let inner = self.inner.clone();
+        inner.websocket_close(WebSocket::from(ws), code, reason, was_clean).await.map_err(JsValue::from)?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    #[wasm_bindgen(js_name = webSocketError)]
+    pub async fn web_socket_error(&self, ws: web_sys::WebSocket, error: JsValue) -> std::result::Result<JsValue, JsValue> {
+        let inner = self.inner.clone();
+        inner.websocket_error(WebSocket::from(ws), error).await.map_err(JsValue::from)?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    pub async fn alarm(&self) -> std::result::Result<JsValue, JsValue> {
+        let inner = self.inner.clone();
+        let response = inner.alarm().await.map_err(JsValue::from)?;
+        Ok(web_sys::Response::from(response).into())
     }
 }
