@@ -38,6 +38,25 @@ extern "C" {
     /// (a `Date`, or `null` if never).
     #[wasm_bindgen(method, catch, js_name = getWebSocketAutoResponseTimestamp)]
     fn auto_response_timestamp(this: &HibernationState, ws: &JsValue) -> std::result::Result<JsValue, JsValue>;
+
+    /// A WebSocket seen only for `send`, taking a string already in JavaScript.
+    type OutgoingSocket;
+    #[wasm_bindgen(method, catch)]
+    fn send(this: &OutgoingSocket, text: &JsValue) -> std::result::Result<(), JsValue>;
+}
+
+/// Stores a socket's attachment as one JSON string: a single value for the
+/// runtime to keep, instead of an object built field by field across the
+/// WebAssembly boundary.
+fn save_attachment(ws: &WebSocket, attachment: &Attachment) -> Result<()> {
+    let text = serde_json::to_string(attachment).map_err(|e| Error::RustError(e.to_string()))?;
+    ws.serialize_attachment(text)
+}
+
+/// The attachment saved by [`save_attachment`], if it is there and readable.
+fn load_attachment(ws: &WebSocket) -> Option<Attachment> {
+    let text: String = ws.deserialize_attachment().ok()??;
+    serde_json::from_str(&text).ok()
 }
 
 /// Chat rows kept in storage beyond the 100 served, trimmed in batches so a
@@ -131,7 +150,7 @@ impl RoomInner {
             self.state.accept_websocket_with_tags(&pair.server, &[id.as_str()]);
             live.room.connect(id.clone(), now);
             if let Some(attachment) = live.room.attachment(&id) {
-                pair.server.serialize_attachment(&attachment)?;
+                save_attachment(&pair.server, &attachment)?;
             }
             live.last_seen.insert(id.clone(), now);
             live.sockets.insert(id, pair.server);
@@ -218,9 +237,9 @@ impl RoomInner {
         let mut attachments = Vec::new();
         for ws in self.state.get_websockets() {
             let Some(id) = self.peer_id(&ws) else { continue };
-            match ws.deserialize_attachment::<Attachment>() {
-                Ok(Some(a)) => attachments.push(a),
-                _ => attachments.push(Attachment { id: id.clone(), room: String::new(), peer: None, public: false }),
+            match load_attachment(&ws) {
+                Some(a) => attachments.push(a),
+                None => attachments.push(Attachment { id: id.clone(), room: String::new(), peer: None, public: false }),
             }
             sockets.insert(id, ws);
         }
@@ -248,14 +267,23 @@ impl RoomInner {
     /// to publish, if it changed.
     fn carry_out_now(&self, effects: Vec<Effect>) -> Option<HeadCount> {
         let mut head_count = None;
+        // A broadcast is one `Rc<str>` sent to several peers: turn it into a
+        // JavaScript string once, not once per recipient.
+        let mut outgoing: Option<(Rc<str>, JsValue)> = None;
         {
             let mut live = self.live(None);
             let live = &mut *live;
             for effect in effects {
                 match effect {
                     Effect::Send { to, frame } => {
-                        if let Some(ws) = live.sockets.get(&to) {
-                            let _ = ws.send_with_str(&*frame);
+                        let Some(ws) = live.sockets.get(&to) else { continue };
+                        if !matches!(&outgoing, Some((last, _)) if Rc::ptr_eq(last, &frame)) {
+                            let text = JsValue::from_str(&frame);
+                            outgoing = Some((frame, text));
+                        }
+                        if let Some((_, text)) = &outgoing {
+                            let socket: &JsValue = ws.as_ref().as_ref();
+                            let _ = socket.unchecked_ref::<OutgoingSocket>().send(text);
                         }
                     }
                     Effect::Close { id, code, reason } => {
@@ -267,7 +295,7 @@ impl RoomInner {
                     Effect::StoreChat(entry) => self.store_chat(&entry),
                     Effect::SaveAttachment(id) => {
                         if let (Some(ws), Some(a)) = (live.sockets.get(&id), live.room.attachment(&id)) {
-                            if let Err(e) = ws.serialize_attachment(&a) {
+                            if let Err(e) = save_attachment(ws, &a) {
                                 worker::console_error!("attachment: {e}");
                             }
                         }
