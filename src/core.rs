@@ -27,9 +27,10 @@ pub const DEFAULT_MAX_PEERS: usize = 8;
 #[derive(Debug, Clone, Copy)]
 pub enum Incoming<'a> {
     Text(&'a str),
-    /// A text frame the glue already knows is over the size cap (it did not
-    /// copy it in).
-    OversizedText,
+    /// A frame, text or binary, the glue already knows is over the size cap
+    /// (it did not copy it in).
+    Oversized,
+    /// A binary frame within the cap (the contract has no binary messages).
     Binary,
 }
 
@@ -181,7 +182,7 @@ impl Room {
         }
         let text = match incoming {
             Incoming::Text(text) => text,
-            Incoming::OversizedText => {
+            Incoming::Oversized => {
                 let error = ProtocolError::TooLarge;
                 send_error(&mut out, from, error);
                 self.close(from, error.close_code().unwrap_or(1009), error.code(), &mut out);
@@ -596,10 +597,10 @@ mod tests {
     }
 
     #[test]
-    fn oversized_text_known_to_the_glue_is_too_large_too() {
+    fn oversized_frame_known_to_the_glue_is_too_large_too() {
         let mut r = room();
         join(&mut r, "aaaaaaaa", "Ann");
-        let out = r.receive(T0, "aaaaaaaa", Incoming::OversizedText);
+        let out = r.receive(T0, "aaaaaaaa", Incoming::Oversized);
         assert_eq!(error_code(&out, "aaaaaaaa").as_deref(), Some("too_large"));
         assert!(out.contains(&Effect::Close { id: "aaaaaaaa".into(), code: 1009, reason: "too_large" }));
     }

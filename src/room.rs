@@ -503,7 +503,8 @@ thread_local! {
 /// What a socket delivered, as far as the room cares.
 enum Frame {
     Text(String),
-    /// Longer than the cap in UTF-16 units, so longer in UTF-8 bytes too: not copied.
+    /// Over the cap (for text: longer than the cap in UTF-16 units, so longer
+    /// in UTF-8 bytes too): not copied.
     Oversized,
     Binary,
 }
@@ -511,7 +512,10 @@ enum Frame {
 /// Copies a text frame into WebAssembly memory with the runtime's native
 /// UTF-8 encoder (a frame is at most 3 bytes per UTF-16 unit).
 fn read_frame(message: &JsValue) -> Frame {
-    let Some(text) = message.dyn_ref::<js_sys::JsString>() else { return Frame::Binary };
+    let Some(text) = message.dyn_ref::<js_sys::JsString>() else {
+        let bytes = message.dyn_ref::<js_sys::ArrayBuffer>().map_or(0, |b| b.byte_length() as usize);
+        return if bytes > protocol::MAX_FRAME_BYTES { Frame::Oversized } else { Frame::Binary };
+    };
     let units = text.length() as usize;
     if units > protocol::MAX_FRAME_BYTES {
         return Frame::Oversized;
@@ -556,7 +560,7 @@ impl RoomObject {
         let frame = read_frame(&message);
         let incoming = match &frame {
             Frame::Text(text) => Incoming::Text(text),
-            Frame::Oversized => Incoming::OversizedText,
+            Frame::Oversized => Incoming::Oversized,
             Frame::Binary => Incoming::Binary,
         };
         match self.inner.handle_frame(WebSocket::from(ws), incoming) {
