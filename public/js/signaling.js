@@ -14,7 +14,9 @@ const CHECK_EVERY_MS = 5_000;
 // browser has not noticed yet, so drop it and reconnect.
 const SILENCE_LIMIT_MS = 50_000;
 const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 15_000;
+// Capped low on purpose: after a server restart or deploy, everyone must be
+// back within 5 seconds of the service returning. Jitter still spreads them.
+const BACKOFF_MAX_MS = 5_000;
 
 /** The socket address for a room, on this page's own origin. */
 export function roomSocketUrl(room, loc = window.location) {

@@ -45,10 +45,10 @@ describe('signaling', () => {
     assert.equal(backoffDelay(0, () => 0), 250);
     assert.equal(backoffDelay(0, () => 1), 500);
     assert.equal(backoffDelay(3, () => 1), 4000);
-    assert.equal(backoffDelay(20, () => 1), 15_000);
+    assert.equal(backoffDelay(20, () => 1), 5_000);
     for (let i = 0; i < 50; i += 1) {
       const d = backoffDelay(4);
-      assert.ok(d >= 4000 && d <= 8000, `delay ${d}`);
+      assert.ok(d >= 2500 && d <= 5000, `delay ${d}`);
     }
   });
 

@@ -1,0 +1,64 @@
+// The server restarts during a meeting (as on a deploy, or `wrangler dev`
+// stopped and started): both browsers reconnect within 5 seconds of it coming
+// back, the call comes back, and the chat history is intact. The pages talk to
+// a fixed-address relay in front of the server, so their origin stays the same
+// while the server behind it comes back on another port.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from '../support/server.mjs';
+import { startRelay } from '../hardening/lib.mjs';
+import { launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, waitChat, closeAll } from './helpers.mjs';
+
+describe('a server restart during a meeting', { timeout: 240_000 }, () => {
+  let relay;
+  let server;
+  let browser;
+  let ann;
+  let bob;
+
+  before(async () => {
+    relay = await startRelay(0);
+    server = await startServer({ vars: { ALLOWED_ORIGINS: relay.url } });
+    relay.setTarget(server.port);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await closeAll(ann, bob);
+    await browser?.close();
+    await server?.stop();
+    await relay?.close();
+  });
+
+  it('browsers are back within 5 s, the call recovers and chat history is kept', { timeout: 180_000 }, async () => {
+    ann = await joinRoom(browser, relay.url, 'restart', 'Ann');
+    bob = await joinRoom(browser, relay.url, 'restart', 'Bob');
+    const annBefore = await waitJoined(ann.page);
+    const bobBefore = await waitJoined(bob.page);
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    await ann.page.getByTestId('chat-input').fill('said before the restart');
+    await ann.page.getByTestId('chat-input').press('Enter');
+    await waitChat(bob.page, 'said before the restart');
+
+    await server.stop({ keepState: true });
+    server = await startServer({ persistTo: server.persistTo, vars: { ALLOWED_ORIGINS: relay.url } });
+    relay.setTarget(server.port);
+    const back = Date.now();
+
+    // A new welcome means a new peer id on each page.
+    const rejoined = (page, old) => page.waitForFunction((id) => {
+      const now = window.__noom?.selfId;
+      return Boolean(now) && now !== id;
+    }, old, { timeout: 5_000, polling: 100 });
+    await Promise.all([rejoined(ann.page, annBefore), rejoined(bob.page, bobBefore)]);
+    const reconnectMs = Date.now() - back;
+    assert.ok(reconnectMs <= 5_000, `reconnected after ${reconnectMs} ms`);
+
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    // History comes back with the new welcome: on Ann's page and on Bob's.
+    await waitChat(ann.page, 'said before the restart');
+    await waitChat(bob.page, 'said before the restart');
+    const count = await bob.page.getByTestId('chat-log').textContent();
+    assert.equal(count.split('said before the restart').length - 1, 1, 'the message is shown once, not repeated');
+  });
+});
