@@ -12,7 +12,9 @@ use worker::{durable_object, Date, DurableObject, Env, Method, Request, Response
 /// The name of the single Lobby instance.
 pub const LOBBY_NAME: &str = "lobby";
 
-#[durable_object]
+/// `fetch` only: the lobby has no sockets and no alarm, so none of their glue
+/// is generated (smaller bundle).
+#[durable_object(fetch)]
 pub struct LobbyObject {
     sql: SqlStorage,
     listing: RefCell<Option<Listing>>,
