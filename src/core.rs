@@ -133,6 +133,11 @@ impl Room {
         Some(Attachment { id: c.id.clone(), room: self.name.clone(), peer: c.peer.clone(), public: self.public })
     }
 
+    /// How many connections are open, joined or not.
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
     /// Every open connection's id, joined or not, in arrival order.
     pub fn connection_ids(&self) -> Vec<PeerId> {
         self.connections.iter().map(|c| c.id.clone()).collect()
@@ -668,6 +673,7 @@ mod tests {
         assert!(out.contains(&Effect::Close { id: "bbbbbbbb".into(), code: 1001, reason: "timed out" }));
         assert!(r.time_out("bbbbbbbb").is_empty());
         assert_eq!(r.connection_ids(), vec!["aaaaaaaa".to_owned()]);
+        assert_eq!(r.connection_count(), 1);
     }
 
     #[test]

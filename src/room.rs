@@ -79,6 +79,15 @@ struct Live {
     last_seen: HashMap<String, u64>,
 }
 
+impl Live {
+    /// Lets go of a connection's socket and its timeout bookkeeping (the
+    /// core is told separately, or has already let go itself).
+    fn forget_socket(&mut self, id: &str) -> Option<WebSocket> {
+        self.last_seen.remove(id);
+        self.sockets.remove(id)
+    }
+}
+
 /// The room object's state and behaviour. [`RoomObject`] (at the end of this
 /// file) is the class the runtime sees; it shares this through an `Rc` so the
 /// occasional async follow-up (lobby report, alarm) can outlive a sync call.
@@ -199,7 +208,7 @@ impl RoomInner {
         self.carry_out(effects).await?;
         let (connections, peers, public, name) = {
             let live = self.live(None);
-            (live.room.connection_ids().len(), live.room.peer_count(), live.room.is_public(), live.room.name().to_owned())
+            (live.room.connection_count(), live.room.peer_count(), live.room.is_public(), live.room.name().to_owned())
         };
         if connections > 0 {
             if public && peers > 0 && now.saturating_sub(self.reported_at.get()) >= HEARTBEAT_MS {
@@ -287,8 +296,7 @@ impl RoomInner {
                         }
                     }
                     Effect::Close { id, code, reason } => {
-                        live.last_seen.remove(&id);
-                        if let Some(ws) = live.sockets.remove(&id) {
+                        if let Some(ws) = live.forget_socket(&id) {
                             let _ = ws.close(Some(code), Some(reason));
                         }
                     }
@@ -318,7 +326,7 @@ impl RoomInner {
         }
         if peers == 0 {
             self.set_meta("last_left", &now.to_string());
-            let connections = self.live(None).room.connection_ids().len();
+            let connections = self.live(None).room.connection_count();
             if connections == 0 {
                 self.set_alarm(now.saturating_add(self.settings.history_ttl_ms)).await?;
             }
@@ -373,8 +381,7 @@ impl RoomInner {
         let Some(id) = self.peer_id(ws) else { return Ok(()) };
         let effects = {
             let mut live = self.live(None);
-            live.sockets.remove(&id);
-            live.last_seen.remove(&id);
+            live.forget_socket(&id);
             live.room.disconnect(&id)
         };
         self.carry_out(effects).await
