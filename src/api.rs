@@ -1,12 +1,14 @@
 //! HTTP handlers: small functions between a request and a response.
 
+use crate::config::IceServers;
 use crate::turn::{self, CachedServers, TurnError};
 use crate::{codes, config, protocol};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::cell::RefCell;
 use std::time::Duration;
-use worker::{wasm_bindgen, AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result};
+use worker::worker_sys::web_sys;
+use worker::{wasm_bindgen, AbortController, Date, Delay, Env, Fetch, Request, Response, Result};
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
@@ -55,9 +57,30 @@ pub fn json_error(status: u16, code: &str) -> Result<Response> {
     Ok(Response::from_json(&ErrorBody { error: code })?.with_status(status))
 }
 
+/// A `POST` with a body and headers, built on the runtime's own `RequestInit`
+/// (the `worker` crate's richer one links a converter for every option, about
+/// 12 KB of WebAssembly, for the two requests the Worker makes itself).
+pub fn post_request(url: &str, body: &str, headers: &[(&str, &str)]) -> Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&body.into());
+    if !headers.is_empty() {
+        let list = web_sys::Headers::new()?;
+        for (name, value) in headers {
+            list.set(name, value)?;
+        }
+        init.set_headers(&list);
+    }
+    Ok(Request::from(web_sys::Request::new_with_str_and_init(url, &init)?))
+}
+
 /// `GET /api/health`
 pub fn health() -> Result<Response> {
-    Response::from_json(&serde_json::json!({ "ok": true }))
+    #[derive(Serialize)]
+    struct Health {
+        ok: bool,
+    }
+    Response::from_json(&Health { ok: true })
 }
 
 /// Per-IP limits on the two calls that cost the server something: opening a
@@ -96,7 +119,11 @@ pub async fn create_room(req: Request, env: &Env) -> Result<Response> {
             break code;
         }
     };
-    Ok(Response::from_json(&serde_json::json!({ "room": code }))?.with_status(201))
+    #[derive(Serialize)]
+    struct Created {
+        room: String,
+    }
+    Ok(Response::from_json(&Created { room: code })?.with_status(201))
 }
 
 /// `GET /api/rooms`: asks the Lobby object.
@@ -128,7 +155,7 @@ pub async fn ice_servers(env: &Env) -> Result<Response> {
         Ok(servers) => servers,
         Err(reason) => {
             worker::console_error!("{reason}; using the default");
-            config::ice_servers(None).unwrap_or_default()
+            config::ice_servers(None).map_err(worker::Error::RustError)?
         }
     };
     let servers = match (var(env, "TURN_KEY_ID"), var(env, "TURN_KEY_API_TOKEN")) {
@@ -143,7 +170,12 @@ pub async fn ice_servers(env: &Env) -> Result<Response> {
         }
         _ => fallback,
     };
-    let mut response = Response::from_json(&serde_json::json!({ "iceServers": servers }))?;
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        #[serde(rename = "iceServers")]
+        ice_servers: &'a RawValue,
+    }
+    let mut response = Response::from_json(&Answer { ice_servers: &servers })?;
     // Credentials are per answer: never cached by a browser or proxy.
     response.headers_mut().set("Cache-Control", "no-store")?;
     Ok(response)
@@ -155,7 +187,7 @@ thread_local! {
 }
 
 /// Cached TURN servers, or fresh ones from the TURN API (bounded by a timeout).
-async fn turn_servers(env: &Env, key_id: &str, token: &str) -> std::result::Result<Value, TurnError> {
+async fn turn_servers(env: &Env, key_id: &str, token: &str) -> std::result::Result<IceServers, TurnError> {
     let now = Date::now().as_millis();
     if let Some(cached) = TURN_CACHE.with(|c| c.borrow().clone()).filter(|c| c.is_fresh(now)) {
         return Ok(cached.servers);
@@ -164,12 +196,13 @@ async fn turn_servers(env: &Env, key_id: &str, token: &str) -> std::result::Resu
     let base = var(env, "TURN_API_BASE").filter(|b| !b.is_empty()).unwrap_or_else(|| turn::DEFAULT_API_BASE.to_owned());
     let network = |e: worker::Error| TurnError::Network(e.to_string());
 
-    let headers = Headers::new();
-    headers.set("Authorization", &format!("Bearer {token}")).map_err(network)?;
-    headers.set("Content-Type", "application/json").map_err(network)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(turn::request_body(ttl).into()));
-    let request = Request::new_with_init(&turn::generate_url(&base, key_id), &init).map_err(network)?;
+    let authorization = format!("Bearer {token}");
+    let request = post_request(
+        &turn::generate_url(&base, key_id),
+        &turn::request_body(ttl),
+        &[("Authorization", &authorization), ("Content-Type", "application/json")],
+    )
+    .map_err(network)?;
 
     let controller = AbortController::default();
     let signal = controller.signal();
@@ -194,5 +227,7 @@ pub async fn meeting_page(req: Request, env: &Env, room: &str) -> Result<Respons
         return json_error(400, "bad_room");
     }
     let page = format!("{}/room", config::origin_of(&req.inner().url()));
-    env.assets("ASSETS")?.fetch(page, None).await
+    // A plain `Request`: `fetch(url, None)` would link the converter for every
+    // `RequestInit` option (see `post_request`).
+    env.assets("ASSETS")?.fetch_request(Request::new(&page, worker::Method::Get)?).await
 }

@@ -1,7 +1,7 @@
 //! Operator settings (wrangler vars and secrets), parsed from the plain strings
 //! the runtime hands over, and the request rules that depend on them.
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The ICE servers used when `ICE_SERVERS` is not set.
 pub const DEFAULT_ICE_SERVERS: &str = r#"[{"urls":"stun:stun.cloudflare.com:3478"}]"#;
@@ -39,17 +39,22 @@ impl RoomSettings {
     }
 }
 
+/// A list of ICE servers as JSON text: checked to be an array, then handed to
+/// the page exactly as the operator or the TURN API wrote it. The Worker never
+/// looks inside a server entry, so it never builds a JSON tree for one.
+pub type IceServers = Box<RawValue>;
+
 /// `ICE_SERVERS`: a JSON array that replaces the default. Anything else is a
 /// configuration mistake: the default is used and the reason returned so the
 /// Worker can log it.
-pub fn ice_servers(var: Option<&str>) -> Result<Value, String> {
-    let default = || serde_json::from_str(DEFAULT_ICE_SERVERS).unwrap_or(Value::Array(Vec::new()));
-    match var.map(str::trim) {
-        None | Some("") => Ok(default()),
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(v @ Value::Array(_)) => Ok(v),
-            _ => Err(format!("ICE_SERVERS is not a JSON array: {text}")),
-        },
+pub fn ice_servers(var: Option<&str>) -> Result<IceServers, String> {
+    let text = match var.map(str::trim) {
+        None | Some("") => DEFAULT_ICE_SERVERS,
+        Some(text) => text,
+    };
+    match serde_json::from_str::<Vec<&RawValue>>(text) {
+        Ok(_) => RawValue::from_string(text.to_owned()).map_err(|e| e.to_string()),
+        Err(_) => Err(format!("ICE_SERVERS is not a JSON array: {text}")),
     }
 }
 
@@ -97,9 +102,11 @@ mod tests {
 
     #[test]
     fn ice_servers_default_and_override() {
-        assert_eq!(ice_servers(None).unwrap()[0]["urls"], "stun:stun.cloudflare.com:3478");
-        assert_eq!(ice_servers(Some("[]")).unwrap(), Value::Array(vec![]));
-        let custom = ice_servers(Some(r#"[{"urls":["turn:t.example:3478"],"username":"u","credential":"c"}]"#)).unwrap();
+        let parsed = |v: Option<&str>| serde_json::from_str::<serde_json::Value>(ice_servers(v).unwrap().get()).unwrap();
+        assert_eq!(parsed(None)[0]["urls"], "stun:stun.cloudflare.com:3478");
+        assert_eq!(parsed(Some("  ")), parsed(None));
+        assert_eq!(parsed(Some("[]")), serde_json::json!([]));
+        let custom = parsed(Some(r#"[{"urls":["turn:t.example:3478"],"username":"u","credential":"c"}]"#));
         assert_eq!(custom[0]["username"], "u");
         assert!(ice_servers(Some("{}")).is_err());
         assert!(ice_servers(Some("not json")).is_err());

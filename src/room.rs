@@ -397,10 +397,7 @@ impl RoomInner {
         let result = async {
             let lobby = self.env.durable_object("LOBBY")?.get_by_name(crate::lobby::LOBBY_NAME)?;
             let body = serde_json::to_string(&report).map_err(|e| Error::RustError(e.to_string()))?;
-            let mut init = worker::RequestInit::new();
-            init.with_method(worker::Method::Post).with_body(Some(body.into()));
-            let req = Request::new_with_init("https://lobby/report", &init)?;
-            lobby.fetch_with_request(req).await
+            lobby.fetch_with_request(crate::api::post_request("https://lobby/report", &body, &[])?).await
         }
         .await;
         if let Err(e) = result {

@@ -9,7 +9,9 @@
 //! The HTTP call itself is in `api.rs`; here are the request, the parsing and
 //! the cache rule, tested natively.
 
-use serde_json::Value;
+use crate::config::IceServers;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 /// Where the TURN API lives (the `TURN_API_BASE` var overrides it for tests).
 pub const DEFAULT_API_BASE: &str = "https://rtc.live.cloudflare.com/v1";
@@ -47,27 +49,37 @@ impl std::fmt::Display for TurnError {
 }
 
 /// Takes `iceServers` from the API's answer: a non-empty array of objects
-/// each with `urls`.
-pub fn parse_response(body: &str) -> Result<Value, TurnError> {
-    let value: Value = serde_json::from_str(body).map_err(|_| TurnError::BadBody)?;
-    match value.get("iceServers") {
-        Some(Value::Array(servers)) if !servers.is_empty() && servers.iter().all(|s| s.get("urls").is_some()) => {
-            Ok(Value::Array(servers.clone()))
-        }
-        _ => Err(TurnError::BadBody),
+/// each with `urls`. The entries are passed on as the API wrote them.
+pub fn parse_response(body: &str) -> Result<IceServers, TurnError> {
+    #[derive(Deserialize)]
+    struct Answer<'a> {
+        #[serde(borrow, rename = "iceServers")]
+        ice_servers: Vec<&'a RawValue>,
     }
+    #[derive(Deserialize)]
+    struct Server<'a> {
+        #[serde(borrow)]
+        urls: Option<&'a RawValue>,
+    }
+    let answer: Answer = serde_json::from_str(body).map_err(|_| TurnError::BadBody)?;
+    let has_urls = |s: &&RawValue| serde_json::from_str::<Server>(s.get()).is_ok_and(|s| s.urls.is_some());
+    if answer.ice_servers.is_empty() || !answer.ice_servers.iter().all(has_urls) {
+        return Err(TurnError::BadBody);
+    }
+    let entries: Vec<&str> = answer.ice_servers.iter().map(|s| s.get()).collect();
+    RawValue::from_string(format!("[{}]", entries.join(","))).map_err(|_| TurnError::BadBody)
 }
 
 /// Minted ICE servers and when to stop handing them out.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CachedServers {
-    pub servers: Value,
+    pub servers: IceServers,
     pub fresh_until_ms: u64,
 }
 
 impl CachedServers {
     /// Credentials minted at `now` with `ttl_seconds` are served for half that.
-    pub fn new(servers: Value, now_ms: u64, ttl_seconds: u64) -> Self {
+    pub fn new(servers: IceServers, now_ms: u64, ttl_seconds: u64) -> Self {
         Self { servers, fresh_until_ms: now_ms.saturating_add(ttl_seconds * 1000 / 2) }
     }
 
@@ -92,20 +104,21 @@ mod tests {
     #[test]
     fn parses_the_documented_answer() {
         let body = r#"{"iceServers":[{"urls":["stun:stun.cloudflare.com:3478"]},{"urls":["turn:turn.cloudflare.com:3478?transport=udp"],"username":"u","credential":"c"}]}"#;
-        let servers = parse_response(body).unwrap();
+        let servers: serde_json::Value = serde_json::from_str(parse_response(body).unwrap().get()).unwrap();
         assert_eq!(servers[1]["username"], "u");
+        assert_eq!(servers.as_array().map(Vec::len), Some(2));
     }
 
     #[test]
     fn rejects_answers_without_servers() {
-        for body in ["", "{}", r#"{"iceServers":{}}"#, r#"{"iceServers":[]}"#, r#"{"iceServers":[{"username":"u"}]}"#] {
-            assert_eq!(parse_response(body), Err(TurnError::BadBody), "{body}");
+        for body in ["", "{}", r#"{"iceServers":{}}"#, r#"{"iceServers":[]}"#, r#"{"iceServers":[{"username":"u"}]}"#, r#"{"iceServers":[1]}"#] {
+            assert_eq!(parse_response(body).err(), Some(TurnError::BadBody), "{body}");
         }
     }
 
     #[test]
     fn cache_serves_for_half_the_ttl() {
-        let c = CachedServers::new(Value::Null, 1_000, 3600);
+        let c = CachedServers::new(RawValue::from_string("[]".into()).unwrap(), 1_000, 3600);
         assert!(c.is_fresh(1_000 + 1_799_999));
         assert!(!c.is_fresh(1_000 + 1_800_000));
     }
