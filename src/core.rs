@@ -72,6 +72,26 @@ pub struct Attachment {
     pub public: bool,
 }
 
+impl Attachment {
+    /// The attachment as JSON, written by hand: it is rewritten on every state
+    /// change, and serde's `flatten` (for the peer) goes through a generic map.
+    /// Read back with serde (`Deserialize`), which only happens after a wake-up.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(160);
+        out.push_str(r#"{"id":"#);
+        protocol::push_json_string(&mut out, &self.id);
+        out.push_str(r#","room":"#);
+        protocol::push_json_string(&mut out, &self.room);
+        out.push_str(r#","peer":"#);
+        match &self.peer {
+            Some(peer) => protocol::push_peer(&mut out, peer),
+            None => out.push_str("null"),
+        }
+        out.push_str(if self.public { r#","public":true}"# } else { r#","public":false}"# });
+        out
+    }
+}
+
 /// One room: its connections, its recent chat and its rules.
 #[derive(Debug)]
 pub struct Room {
@@ -346,6 +366,19 @@ mod tests {
     fn join(room: &mut Room, id: &str, name: &str) -> Vec<Effect> {
         room.connect(id.to_owned(), T0);
         text(room, T0, id, &format!(r#"{{"type":"join","name":"{name}","audio":true}}"#))
+    }
+
+    #[test]
+    fn attachment_json_reads_back_as_written() {
+        let peer = Peer { id: "aaaaaaaa".into(), name: "Ann \"the\" \u{1}".into(), state: Default::default() };
+        for a in [
+            Attachment { id: "aaaaaaaa".into(), room: "r-1".into(), peer: Some(peer), public: true },
+            Attachment { id: "bbbbbbbb".into(), room: String::new(), peer: None, public: false },
+        ] {
+            let text = a.to_json();
+            assert_eq!(serde_json::from_str::<Attachment>(&text).unwrap(), a, "{text}");
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), serde_json::to_value(&a).unwrap());
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 /// Largest text frame the room accepts, in bytes (UTF-8).
 pub const MAX_FRAME_BYTES: usize = 65_536;
@@ -141,10 +141,104 @@ pub enum ClientMessage<'a> {
     Leave,
 }
 
-/// The top level of a frame: each field's value kept as raw JSON, so fields a
-/// message type does not use are ignored whatever they hold, and `data` is
-/// never decoded.
-type Fields<'a> = BTreeMap<String, &'a RawValue>;
+/// The top-level fields the contract uses, each kept as the raw JSON text the
+/// client wrote, so `data` is never decoded and fields a message type does not
+/// use are ignored whatever they hold. One pass over the frame, no allocation:
+/// any other field is skipped, and a repeated key keeps its last value (as
+/// `JSON.parse` does).
+#[derive(Default)]
+struct Fields<'a> {
+    kind: Option<&'a RawValue>,
+    name: Option<&'a RawValue>,
+    text: Option<&'a RawValue>,
+    to: Option<&'a RawValue>,
+    data: Option<&'a RawValue>,
+    public: Option<&'a RawValue>,
+    audio: Option<&'a RawValue>,
+    video: Option<&'a RawValue>,
+    screen: Option<&'a RawValue>,
+    hand: Option<&'a RawValue>,
+}
+
+/// A top-level key, as far as [`Fields`] cares.
+enum Key {
+    Kind,
+    Name,
+    Text,
+    To,
+    Data,
+    Public,
+    Audio,
+    Video,
+    Screen,
+    Hand,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            // Escaped keys arrive here unescaped, so `"typ\u0065"` is `type`.
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "type" => Key::Kind,
+                    "name" => Key::Name,
+                    "text" => Key::Text,
+                    "to" => Key::To,
+                    "data" => Key::Data,
+                    "public" => Key::Public,
+                    "audio" => Key::Audio,
+                    "video" => Key::Video,
+                    "screen" => Key::Screen,
+                    "hand" => Key::Hand,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> serde::de::Visitor<'de> for FieldsVisitor {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
+                let mut fields = Fields::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    let slot = match key {
+                        Key::Kind => &mut fields.kind,
+                        Key::Name => &mut fields.name,
+                        Key::Text => &mut fields.text,
+                        Key::To => &mut fields.to,
+                        Key::Data => &mut fields.data,
+                        Key::Public => &mut fields.public,
+                        Key::Audio => &mut fields.audio,
+                        Key::Video => &mut fields.video,
+                        Key::Screen => &mut fields.screen,
+                        Key::Hand => &mut fields.hand,
+                        Key::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(fields)
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
 
 /// Parses one text frame. The size check comes first: an oversized frame is
 /// `too_large` whatever it contains.
@@ -153,43 +247,53 @@ pub fn parse_client_frame(frame: &str) -> Result<ClientMessage<'_>, ProtocolErro
         return Err(ProtocolError::TooLarge);
     }
     let fields: Fields = serde_json::from_str(frame).map_err(|_| ProtocolError::BadJson)?;
-    let kind: String = required(&fields, "type")?;
-    match kind.as_str() {
+    let kind = string(fields.kind.ok_or(ProtocolError::BadMessage)?)?;
+    match &*kind {
         "join" => Ok(ClientMessage::Join {
-            name: required(&fields, "name")?,
-            public: optional(&fields, "public")?.unwrap_or(false),
+            name: string(fields.name.ok_or(ProtocolError::BadMessage)?)?.into_owned(),
+            public: boolean(fields.public)?.unwrap_or(false),
             state: MediaState {
-                audio: optional(&fields, "audio")?.unwrap_or(false),
-                video: optional(&fields, "video")?.unwrap_or(false),
+                audio: boolean(fields.audio)?.unwrap_or(false),
+                video: boolean(fields.video)?.unwrap_or(false),
                 screen: false,
                 hand: false,
             },
         }),
-        "chat" => Ok(ClientMessage::Chat { text: required(&fields, "text")? }),
+        "chat" => Ok(ClientMessage::Chat { text: string(fields.text.ok_or(ProtocolError::BadMessage)?)?.into_owned() }),
         "signal" => Ok(ClientMessage::Signal {
-            to: required(&fields, "to")?,
-            data: fields.get("data").copied().ok_or(ProtocolError::BadMessage)?,
+            to: string(fields.to.ok_or(ProtocolError::BadMessage)?)?.into_owned(),
+            data: fields.data.ok_or(ProtocolError::BadMessage)?,
         }),
         "state" => Ok(ClientMessage::State(StatePatch {
-            audio: optional(&fields, "audio")?,
-            video: optional(&fields, "video")?,
-            screen: optional(&fields, "screen")?,
-            hand: optional(&fields, "hand")?,
+            audio: boolean(fields.audio)?,
+            video: boolean(fields.video)?,
+            screen: boolean(fields.screen)?,
+            hand: boolean(fields.hand)?,
         })),
         "leave" => Ok(ClientMessage::Leave),
         _ => Err(ProtocolError::BadMessage),
     }
 }
 
-fn optional<'a, T: Deserialize<'a>>(fields: &Fields<'a>, key: &str) -> Result<Option<T>, ProtocolError> {
-    match fields.get(key) {
-        None => Ok(None),
-        Some(raw) => serde_json::from_str(raw.get()).map(Some).map_err(|_| ProtocolError::BadMessage),
+/// A field that must be a JSON string. The raw text is already valid JSON, so
+/// a string literal without a backslash is its own content: borrowed as is.
+fn string(raw: &RawValue) -> Result<Cow<'_, str>, ProtocolError> {
+    let text = raw.get();
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Ok(Cow::Borrowed(inner)),
+        _ => serde_json::from_str::<String>(text).map(Cow::Owned).map_err(|_| ProtocolError::BadMessage),
     }
 }
 
-fn required<'a, T: Deserialize<'a>>(fields: &Fields<'a>, key: &str) -> Result<T, ProtocolError> {
-    optional(fields, key)?.ok_or(ProtocolError::BadMessage)
+/// An optional field that, when present, must be `true` or `false` (the raw
+/// text of a JSON boolean is exactly one of those words).
+fn boolean(raw: Option<&RawValue>) -> Result<Option<bool>, ProtocolError> {
+    match raw.map(RawValue::get) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ProtocolError::BadMessage),
+    }
 }
 
 /// Trims a display name and checks the contract's rule; returns the name to use.
@@ -283,16 +387,71 @@ pub fn signal_frame(from: &str, data: &RawValue) -> String {
     to_json(&Signal { r#type: "signal", from, data })
 }
 
-/// `{"type":"state","id",...the four booleans}`
+/// `{"type":"state","id",...the four booleans}`. Written by hand: it is the
+/// most frequent broadcast, and serde's `flatten` goes through a generic map.
 pub fn state_frame(id: &str, state: MediaState) -> String {
-    #[derive(Serialize)]
-    struct State<'a> {
-        r#type: &'static str,
-        id: &'a str,
-        #[serde(flatten)]
-        state: MediaState,
+    let mut out = String::with_capacity(96);
+    out.push_str(r#"{"type":"state","id":"#);
+    push_json_string(&mut out, id);
+    out.push(',');
+    push_media_state(&mut out, state);
+    out.push('}');
+    out
+}
+
+/// Appends `s` as a JSON string literal: quotes, backslashes and control
+/// characters escaped, everything else as it is (JSON text is UTF-8).
+pub fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
     }
-    to_json(&State { r#type: "state", id, state })
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Appends `"audio":..,"video":..,"screen":..,"hand":..`.
+pub fn push_media_state(out: &mut String, state: MediaState) {
+    let flag = |b: bool| if b { "true" } else { "false" };
+    for (key, value) in [
+        (r#""audio":"#, state.audio),
+        (r#","video":"#, state.video),
+        (r#","screen":"#, state.screen),
+        (r#","hand":"#, state.hand),
+    ] {
+        out.push_str(key);
+        out.push_str(flag(value));
+    }
+}
+
+/// Appends a peer as the contract shows it: `{"id","name",...the four booleans}`.
+pub fn push_peer(out: &mut String, peer: &Peer) {
+    out.push_str(r#"{"id":"#);
+    push_json_string(out, &peer.id);
+    out.push_str(r#","name":"#);
+    push_json_string(out, &peer.name);
+    out.push(',');
+    push_media_state(out, peer.state);
+    out.push('}');
 }
 
 /// `{"type":"error","code","message"}`
@@ -510,5 +669,40 @@ mod tests {
         let v: Value = serde_json::from_str(&state_frame("p1", MediaState { hand: true, ..Default::default() })).unwrap();
         assert_eq!(v, json!({"type":"state","id":"p1","audio":false,"video":false,"screen":false,"hand":true}));
         assert_eq!(left_frame("p1"), r#"{"type":"left","id":"p1"}"#);
+    }
+
+    #[test]
+    fn json_strings_are_escaped_like_serde_json() {
+        let cases = ["", "plain", "quote \" and backslash \\", "line\nbreak\ttab\rcr", "\u{0}\u{1f}\u{7f}", "é ✓ 𝄞", "</script>"];
+        for case in cases {
+            let mut out = String::new();
+            push_json_string(&mut out, case);
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), case, "{out}");
+            assert_eq!(out, serde_json::to_string(case).unwrap());
+        }
+        let peer = Peer { id: "p\"1".into(), name: "A\u{1}n\\n".into(), state: MediaState { video: true, screen: true, ..Default::default() } };
+        let mut out = String::new();
+        push_peer(&mut out, &peer);
+        assert_eq!(serde_json::from_str::<Peer>(&out).unwrap(), peer);
+    }
+
+    #[test]
+    fn repeated_keys_keep_the_last_value_and_escaped_keys_count() {
+        match parse(r#"{"type":"chat","text":"first","text":"second"}"#).unwrap() {
+            ClientMessage::Chat { text } => assert_eq!(text, "second"),
+            other => panic!("{other:?}"),
+        }
+        match parse(r#"{"typ\u0065":"st\u0061te","h\u0061nd":true}"#).unwrap() {
+            ClientMessage::State(patch) => assert_eq!(patch.hand, Some(true)),
+            other => panic!("{other:?}"),
+        }
+        match parse(r#"{"type":"chat","text":"a \"quoted\" \u00e9"}"#).unwrap() {
+            ClientMessage::Chat { text } => assert_eq!(text, "a \"quoted\" é"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(parse(r#"{"type":"state","hand":"true"}"#).unwrap_err(), ProtocolError::BadMessage);
+        assert_eq!(parse(r#"{"type":"state","hand":null}"#).unwrap_err(), ProtocolError::BadMessage);
+        assert_eq!(parse(r#"{"type":"state","hand": true }"#).map(|m| matches!(m, ClientMessage::State(p) if p.hand == Some(true))), Ok(true));
+        assert_eq!(parse(r#"{"type":"state","hand":true"#).unwrap_err(), ProtocolError::BadJson);
     }
 }

@@ -25,7 +25,7 @@ use worker::wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
 use worker::worker_sys::{web_sys, DurableObjectState, WebSocketRequestResponsePair};
 use worker::{
-    js_sys, Date, Env, Error, Request, Response, Result, ScheduledTime, SqlStorage, SqlStorageValue, State, WebSocket,
+    js_sys, Env, Error, Request, Response, Result, ScheduledTime, SqlStorage, SqlStorageValue, State, WebSocket,
     WebSocketPair,
 };
 
@@ -43,14 +43,20 @@ extern "C" {
     type OutgoingSocket;
     #[wasm_bindgen(method, catch)]
     fn send(this: &OutgoingSocket, text: &JsValue) -> std::result::Result<(), JsValue>;
+
+    /// A WebSocket seen for the peer id this object wrote on it (see `peer_id`).
+    type MarkedSocket;
+    #[wasm_bindgen(method, getter = __noomPeer)]
+    fn marked_peer(this: &MarkedSocket) -> Option<String>;
+    #[wasm_bindgen(method, setter = __noomPeer)]
+    fn mark_peer(this: &MarkedSocket, id: &str);
 }
 
 /// Stores a socket's attachment as one JSON string: a single value for the
 /// runtime to keep, instead of an object built field by field across the
 /// WebAssembly boundary.
 fn save_attachment(ws: &WebSocket, attachment: &Attachment) -> Result<()> {
-    let text = serde_json::to_string(attachment).map_err(|e| Error::RustError(e.to_string()))?;
-    ws.serialize_attachment(text)
+    ws.serialize_attachment(attachment.to_json())
 }
 
 /// The attachment saved by [`save_attachment`], if it is there and readable.
@@ -181,7 +187,10 @@ impl RoomInner {
                 live.room.connect(id.clone(), now);
                 live.sockets.insert(id.clone(), ws);
             }
-            live.last_seen.insert(id.clone(), now);
+            match live.last_seen.get_mut(&id) {
+                Some(seen) => *seen = now,
+                None => _ = live.last_seen.insert(id.clone(), now),
+            }
             live.room.receive(now, &id, incoming)
         };
         self.carry_out_now(effects)
@@ -387,8 +396,20 @@ impl RoomInner {
         self.carry_out(effects).await
     }
 
+    /// The socket's peer id: its hibernation tag, fixed at accept. Asking the
+    /// runtime for the tags costs an array and a string per frame, so the id is
+    /// also written on the socket object itself the first time it is read. That
+    /// copy can never be wrong (a socket's tag never changes) and is simply gone
+    /// when the runtime hands over fresh socket objects after hibernation.
     fn peer_id(&self, ws: &WebSocket) -> Option<String> {
-        self.state.get_tags(ws).into_iter().next()
+        let socket: &JsValue = ws.as_ref().as_ref();
+        let marked: &MarkedSocket = socket.unchecked_ref();
+        if let Some(id) = marked.marked_peer() {
+            return Some(id);
+        }
+        let id = self.state.get_tags(ws).into_iter().next()?;
+        marked.mark_peer(&id);
+        Some(id)
     }
 
     /// Best effort: the list is a convenience, a meeting never fails because of it.
@@ -462,8 +483,9 @@ impl RoomInner {
     }
 }
 
+/// Milliseconds since the epoch (`Date.now()`, without building a `Date`).
 fn now() -> u64 {
-    Date::now().as_millis()
+    js_sys::Date::now() as u64
 }
 
 /// A random peer id not already used in this room.
@@ -486,7 +508,7 @@ fn fresh_peer_id(room: &Room) -> String {
 // and copies the frame into WebAssembly with a JavaScript loop over every
 // character. Here `webSocketMessage` is a plain synchronous method (it returns
 // a Promise only in the rare case that a join or leave left async work), and
-// the frame is copied with one native `TextEncoder.encodeInto`.
+// a long frame is copied with one native `TextEncoder.encodeInto`.
 
 #[wasm_bindgen]
 extern "C" {
@@ -513,6 +535,9 @@ enum Frame {
     Binary,
 }
 
+/// Up to this many UTF-16 units a frame is copied with `as_string` (see `read_frame`).
+const SHORT_FRAME_UNITS: usize = 256;
+
 /// Copies a text frame into WebAssembly memory with the runtime's native
 /// UTF-8 encoder (a frame is at most 3 bytes per UTF-16 unit).
 fn read_frame(message: &JsValue) -> Frame {
@@ -523,6 +548,12 @@ fn read_frame(message: &JsValue) -> Frame {
     let units = text.length() as usize;
     if units > protocol::MAX_FRAME_BYTES {
         return Frame::Oversized;
+    }
+    // Short frames (state, chat, most signals) cross faster through
+    // wasm-bindgen's own copy, a JavaScript loop that is cheap for a few dozen
+    // characters; long ones (SDP) through the native encoder below.
+    if units <= SHORT_FRAME_UNITS {
+        return Frame::Text(text.as_string().unwrap_or_default());
     }
     let capacity = units * 3;
     let mut bytes: Vec<u8> = Vec::with_capacity(capacity);
