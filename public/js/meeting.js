@@ -8,7 +8,7 @@
 
 import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
-import { createPeerLink } from './peers.js';
+import { createPeerLink, videoLimitsFor } from './peers.js';
 import { openTrack, openScreen, listDevices, watchLevel, describeMediaError } from './media.js';
 import { createChat } from './chat.js';
 import { createTile, updateGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
@@ -29,6 +29,16 @@ async function fetchIceServers() {
   } catch {
     return [];
   }
+}
+
+let iceServersAhead = null;
+
+/**
+ * Starts fetching the ICE servers now, while the page opens the camera, so
+ * joining does not wait for one more round trip afterwards.
+ */
+export function prefetchIceServers() {
+  iceServersAhead ??= fetchIceServers();
 }
 
 /**
@@ -169,6 +179,12 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     for (const { link } of call.peers.values()) link.replaceTrack(kind, track);
   }
 
+  /** The call's size or the screen share changed: every outgoing video gets the matching limits. */
+  function applyVideoLimits() {
+    const limits = videoLimitsFor(call.peers.size, Boolean(call.local.screen));
+    for (const { link } of call.peers.values()) link.setVideoLimits(limits);
+  }
+
   function watchSelfLevel() {
     call.stopSelfLevel();
     call.stopSelfLevel = watchLevel(call.local.audio, (level) => selfTile.setLevel(call.local.micOn ? level : 0));
@@ -203,6 +219,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     });
     call.peers.set(info.id, peer);
     ui.grid.append(peer.tile.root);
+    applyVideoLimits();
     if (offer) peer.link.start();
     renderCount();
     renderPeopleList();
@@ -227,6 +244,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     peer.stopLevel();
     peer.link.close();
     peer.tile.remove();
+    applyVideoLimits();
     renderCount();
     renderPeopleList();
     return peer;
@@ -388,6 +406,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     call.local.screen = null;
     track.stop();
     replaceOnAllLinks('video', call.local.video);
+    applyVideoLimits();
     sendState();
   }
 
@@ -407,6 +426,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     // The browser's own "Stop sharing" ends the track.
     track.addEventListener('ended', () => { if (call.local.screen === track) stopScreen(); });
     replaceOnAllLinks('video', track);
+    applyVideoLimits();
     sendState();
   }
 
@@ -547,7 +567,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   setStatus('connecting');
   for (const notice of notices) toast(ui.toasts, notice, 8000);
 
-  call.iceServers = await fetchIceServers();
+  call.iceServers = await (iceServersAhead ?? fetchIceServers());
+  iceServersAhead = null;
   if (call.ended) return call;
 
   call.signaling = createSignaling({

@@ -14,6 +14,22 @@
 
 const KINDS = ['audio', 'video'];
 
+/**
+ * What one outgoing video stream may use. In a mesh everyone uploads one copy
+ * per other person, so a bigger call sends each copy smaller and slower (its
+ * tiles are smaller too): upload and encoding work stay about flat as people
+ * join. A shared screen keeps its full resolution, so text stays readable, and
+ * trades frame rate instead.
+ * @param {number} remotePeers  how many others are in the call
+ * @param {boolean} screen  whether the video sender carries a shared screen
+ */
+export function videoLimitsFor(remotePeers, screen) {
+  if (screen) return { maxBitrate: 1_500_000, maxFramerate: 15, scaleResolutionDownBy: 1 };
+  if (remotePeers <= 1) return { maxBitrate: 1_200_000, maxFramerate: 30, scaleResolutionDownBy: 1 };
+  if (remotePeers <= 3) return { maxBitrate: 600_000, maxFramerate: 24, scaleResolutionDownBy: 1.5 };
+  return { maxBitrate: 300_000, maxFramerate: 15, scaleResolutionDownBy: 2 };
+}
+
 /** The peer with the smaller id is polite: it yields when both offer at once. */
 export function isPolite(selfId, peerId) {
   return selfId < peerId;
@@ -38,6 +54,8 @@ export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSi
   let makingOffer = false;
   let ignoreOffer = false;
   let closed = false;
+  /** The latest `videoLimitsFor` answer, applied once the video sender exists. */
+  let videoLimits = null;
   // Signals are handled one after another, in the order the server relayed them.
   let signalQueue = Promise.resolve();
 
@@ -86,6 +104,23 @@ export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSi
         senders[kind] = transceiver.sender;
       }
     }
+    await applyVideoLimits();
+  }
+
+  /** Puts `videoLimits` on the video sender's encoding, if it changed. */
+  async function applyVideoLimits() {
+    const sender = senders.video;
+    if (closed || !sender || !videoLimits) return;
+    try {
+      const params = sender.getParameters();
+      const [encoding] = params.encodings ?? [];
+      if (!encoding) return; // not negotiated yet: applied again when it is
+      if (Object.entries(videoLimits).every(([key, value]) => encoding[key] === value)) return;
+      Object.assign(encoding, videoLimits);
+      await sender.setParameters(params);
+    } catch (err) {
+      console.warn('noom: video limits', err);
+    }
   }
 
   async function flushCandidates() {
@@ -108,6 +143,8 @@ export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSi
           await attachLocalTracks();
           await pc.setLocalDescription();
           sendSignal({ description: pc.localDescription.toJSON() });
+        } else {
+          await applyVideoLimits();
         }
         await flushCandidates();
       } else if (candidate) {
@@ -145,6 +182,17 @@ export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSi
     async replaceTrack(kind, track) {
       if (closed || !senders[kind]) return;
       try { await senders[kind].replaceTrack(track); } catch (err) { console.warn('noom: replaceTrack', err); }
+    },
+
+    /** Sets the outgoing video's limits (see `videoLimitsFor`); never renegotiates. */
+    setVideoLimits(limits) {
+      videoLimits = limits;
+      return applyVideoLimits();
+    },
+
+    /** The video sender's current encoding parameters (for tests and debugging). */
+    videoEncoding() {
+      return senders.video?.getParameters().encodings?.[0] ?? null;
     },
 
     /** The receiver of one kind, for levels and stats. */

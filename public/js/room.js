@@ -5,7 +5,7 @@ import { byId, show } from './dom.js';
 import { roomFromPath, isValidRoomName, nameProblem, loadName, saveName } from './names.js';
 import { openLocalMedia } from './media.js';
 import { runPrejoin } from './prejoin.js';
-import { startMeeting } from './meeting.js';
+import { startMeeting, prefetchIceServers } from './meeting.js';
 
 const params = new URLSearchParams(window.location.search);
 const room = roomFromPath();
@@ -63,6 +63,7 @@ function main() {
   }
   byId('room-title').textContent = room;
   document.title = `${room} · Noom`;
+  prefetchIceServers();
   const name = (params.get('name') ?? '').trim();
   if (params.get('autojoin') === '1' && name && !nameProblem(name)) {
     autojoin(name);

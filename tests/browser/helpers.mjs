@@ -112,3 +112,16 @@ export function withTimeout(promise, ms) {
     new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms); }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * The limits on each outgoing video copy, one per remote peer, as the browser
+ * holds them (RTCRtpSender parameters). Waits until every peer link has them.
+ */
+export async function videoLimits(page, timeout = 10_000) {
+  await page.waitForFunction(() => [...window.__noom.peers.values()]
+    .every((p) => p.link.videoEncoding()?.maxBitrate !== undefined), null, { timeout });
+  return page.evaluate(() => [...window.__noom.peers.values()].map((p) => {
+    const { maxBitrate, maxFramerate, scaleResolutionDownBy } = p.link.videoEncoding();
+    return { maxBitrate, maxFramerate, scaleResolutionDownBy };
+  }));
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import {
   launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, remoteTileIds, waitRemoteVideosPlaying,
-  waitTileAttr, waitChat, closeAll,
+  waitTileAttr, waitChat, closeAll, videoLimits,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT = 60_000;
@@ -40,6 +40,8 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.deepEqual(await remoteTileIds(bob.page), [annId]);
     assert.equal(await ann.page.getByTestId('participant-count').textContent(), '2');
     assert.equal(await ann.page.locator('[data-testid="tile"][data-self]').getAttribute('data-peer-id'), annId);
+    // Two people: the one outgoing copy of the camera goes at full size.
+    assert.deepEqual(await videoLimits(ann.page), [{ maxBitrate: 1_200_000, maxFramerate: 30, scaleResolutionDownBy: 1 }]);
   });
 
   it('chat goes both ways', { timeout: TEST_TIMEOUT }, async () => {
@@ -106,6 +108,8 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       document.querySelector('[data-testid="tile"]:not([data-self]) video').videoWidth > w, cameraWidth,
     { timeout: 10_000 });
     await waitRemoteVideosPlaying(bob.page, 1);
+    // A shared screen keeps its resolution and gives up frame rate.
+    assert.deepEqual(await videoLimits(ann.page), [{ maxBitrate: 1_500_000, maxFramerate: 15, scaleResolutionDownBy: 1 }]);
     // The browser's own "Stop sharing" ends the track; the camera comes back.
     await ann.page.evaluate(() => window.__noom.local.screen.dispatchEvent(new Event('ended')));
     await waitTileAttr(bob.page, annId, 'data-screen', 'false');
@@ -114,6 +118,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       document.querySelector('[data-testid="tile"]:not([data-self]) video').videoWidth === w, cameraWidth,
     { timeout: 10_000 });
     await waitRemoteVideosPlaying(bob.page, 1);
+    assert.deepEqual(await videoLimits(ann.page), [{ maxBitrate: 1_200_000, maxFramerate: 30, scaleResolutionDownBy: 1 }]);
   });
 
   it('a dropped socket reconnects and the call recovers', { timeout: TEST_TIMEOUT }, async () => {

@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import {
-  launchBrowser, joinRoom, waitRemoteVideosPlaying, waitTileAttr, waitChat, screenshot, closeAll,
+  launchBrowser, joinRoom, waitRemoteVideosPlaying, waitTileAttr, waitChat, screenshot, closeAll, videoLimits,
 } from './helpers.mjs';
 
 describe('a meeting of four', { timeout: 180_000 }, () => {
@@ -31,6 +31,8 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
       assert.equal(await page.getByTestId('participant-count').textContent(), '4');
       assert.equal(await page.locator('[data-testid="tile"]').count(), 4);
       assert.equal(await page.locator('[data-testid="tile"][data-self]').count(), 1);
+      // Three outgoing copies of the camera: each smaller and slower than in a call of two.
+      assert.deepEqual(await videoLimits(page), Array(3).fill({ maxBitrate: 600_000, maxFramerate: 24, scaleResolutionDownBy: 1.5 }));
     }
 
     // Dress the screenshot: a raised hand, a muted mic and a chat line.

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName } from '../../public/js/names.js';
 import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
-import { isPolite } from '../../public/js/peers.js';
+import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
 
 describe('room names', () => {
   it('accepts codes, names and whole invite links', () => {
@@ -59,5 +59,20 @@ describe('signaling', () => {
 
   it('makes exactly one side of each pair polite', () => {
     assert.notEqual(isPolite('aaaa1111', 'bbbb2222'), isPolite('bbbb2222', 'aaaa1111'));
+  });
+});
+
+describe('outgoing video limits', () => {
+  it('send each copy smaller as the mesh grows, and never shrink a shared screen', () => {
+    const pixels = (l) => 1 / (l.scaleResolutionDownBy ** 2);
+    const sizes = [1, 2, 3, 4, 7].map((n) => videoLimitsFor(n, false));
+    for (let i = 1; i < sizes.length; i += 1) {
+      assert.ok(sizes[i].maxBitrate <= sizes[i - 1].maxBitrate);
+      assert.ok(pixels(sizes[i]) * sizes[i].maxFramerate <= pixels(sizes[i - 1]) * sizes[i - 1].maxFramerate);
+    }
+    // What one person uploads in total stays within about twice a two-person call.
+    assert.ok(videoLimitsFor(7, false).maxBitrate * 7 <= 2 * videoLimitsFor(1, false).maxBitrate);
+    assert.equal(videoLimitsFor(1, false).scaleResolutionDownBy, 1);
+    for (const n of [1, 3, 7]) assert.equal(videoLimitsFor(n, true).scaleResolutionDownBy, 1);
   });
 });
