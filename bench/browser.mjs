@@ -4,8 +4,9 @@
 //
 //   unshare --net bash -c 'ip link set lo up; node bench/browser.mjs --out FILE [--quick]'
 //
-// For a call of N participants, N-1 people are already in the room and see each
-// other; then the last one opens `/r/<room>?name=..&autojoin=1`. The figure is
+// For a call of N participants, N-1 people are already in the room, see each
+// other and have talked for CALL_SETTLE_MS (the newcomer joins a call under way,
+// not one still starting); then the last one opens `/r/<room>?name=..&autojoin=1`. The figure is
 // the time from that navigation (the page's own time origin) until every
 // remote tile's <video> is playing, read in the page every 10 ms.
 import { writeFileSync } from 'node:fs';
@@ -19,9 +20,11 @@ const out = argv[argv.indexOf('--out') + 1];
 // A call of 8 is 8 Chromium pages each encoding video for 7 others: slow on a
 // small machine, so the quick smoke leaves it out and the full run does it twice.
 const SIZES = argv.includes('--sizes') ? argv[argv.indexOf('--sizes') + 1].split(',').map(Number) : quick ? [2, 4] : [2, 4, 8];
-const runsFor = (n) => (quick ? 1 : n >= 8 ? 2 : 3);
+const runsFor = (n) => (quick ? 1 : n >= 8 ? 2 : n >= 4 ? 5 : 3);
 const SETTLE_MS = 45_000;
-const JOIN_MS = 45_000;
+const CALL_SETTLE_MS = 3_000;
+// Eight Chromium pages sharing two cores are slow to set up; give them longer.
+const joinMsFor = (n) => (n >= 8 ? 90_000 : 45_000);
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
   '--allow-loopback-in-peer-connection', '--disable-background-networking', '--disable-component-update',
@@ -71,6 +74,7 @@ async function oneCall(browser, base, n, run, recordPage) {
     for (const p of people) {
       await waitPlaying(p.page, Math.max(1000, settleBy - Date.now())).catch(() => { settled = false; });
     }
+    await new Promise((r) => setTimeout(r, CALL_SETTLE_MS));
     const joiner = await person(browser, base);
     people.push(joiner);
     const requests = [];
@@ -89,10 +93,10 @@ async function oneCall(browser, base, n, run, recordPage) {
     await joiner.page.goto(`${base}/r/${room}?name=Joiner&autojoin=1&benchPeers=${n - 1}`);
     let ms = null;
     try {
-      await waitPlaying(joiner.page, JOIN_MS);
+      await waitPlaying(joiner.page, joinMsFor(n));
       ms = await joiner.page.evaluate(() => window.__benchAllPlayingAt);
     } catch {
-      log(`call of ${n}, run ${run + 1}: not every remote video played within ${JOIN_MS / 1000} s`);
+      log(`call of ${n}, run ${run + 1}: not every remote video played within ${joinMsFor(n) / 1000} s`);
     }
     const files = (await Promise.all(responses)).filter(Boolean);
     return { n, run, ms, settled, requests, files };
@@ -105,6 +109,9 @@ const server = await startServer(SERVERS.find((s) => s.key === 'noom'));
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
 const result = { runs: [], page: null, command: server.command, chromiumArgs: CHROMIUM_ARGS };
 try {
+  // Warm-up, not measured: the browser's first call pays for starting its
+  // media, codec and network services.
+  await oneCall(browser, server.url, 2, -1, false).catch((e) => log(`warm-up call failed: ${e.message}`));
   for (const n of SIZES) {
     const RUNS = runsFor(n);
     for (let run = 0; run < RUNS; run += 1) {

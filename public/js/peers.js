@@ -89,22 +89,26 @@ export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSi
     onTrack(remoteStream, track);
   };
 
-  /** Gives each kind one sending transceiver: a new one, or one the remote offer created. */
+  /**
+   * Gives each kind one sending transceiver: a new one, or one the remote offer
+   * created (both tracks handed over at once: an answer waits for this).
+   */
   async function attachLocalTracks() {
     const tracks = localTracks();
+    const replacing = [];
     for (const kind of KINDS) {
       if (senders[kind]) continue;
       const offered = pc.getTransceivers().find((t) => t.receiver.track.kind === kind && !t.stopped);
       if (offered) {
         offered.direction = 'sendrecv';
-        await offered.sender.replaceTrack(tracks[kind]);
+        replacing.push(offered.sender.replaceTrack(tracks[kind]));
         senders[kind] = offered.sender;
       } else {
         const transceiver = pc.addTransceiver(tracks[kind] ?? kind, { direction: 'sendrecv' });
         senders[kind] = transceiver.sender;
       }
     }
-    await applyVideoLimits();
+    await Promise.all(replacing);
   }
 
   /** Puts `videoLimits` on the video sender's encoding, if it changed. */
@@ -143,9 +147,9 @@ export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSi
           await attachLocalTracks();
           await pc.setLocalDescription();
           sendSignal({ description: pc.localDescription.toJSON() });
-        } else {
-          await applyVideoLimits();
         }
+        // Limits need a negotiated sender; they never hold up the answer.
+        await applyVideoLimits();
         await flushCandidates();
       } else if (candidate) {
         if (!pc.remoteDescription) {
@@ -170,7 +174,10 @@ export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSi
     remoteStream,
 
     /** The newcomer's side: add transceivers, which fires `negotiationneeded` and the offer. */
-    start() { return attachLocalTracks(); },
+    async start() {
+      await attachLocalTracks();
+      await applyVideoLimits();
+    },
 
     /** Handles `data` from a `signal` frame sent by this peer. */
     handleSignal(data) {
