@@ -376,15 +376,17 @@ pub fn chat_frame(entry: &ChatEntry) -> String {
     to_json(&Chat { r#type: "chat", entry })
 }
 
-/// `{"type":"signal","from":"...","data":<as the sender wrote it>}`
+/// `{"type":"signal","from":"...","data":<as the sender wrote it>}`: one
+/// allocation and a copy of `data`, which is already valid JSON.
 pub fn signal_frame(from: &str, data: &RawValue) -> String {
-    #[derive(Serialize)]
-    struct Signal<'a> {
-        r#type: &'static str,
-        from: &'a str,
-        data: &'a RawValue,
-    }
-    to_json(&Signal { r#type: "signal", from, data })
+    let data = data.get();
+    let mut out = String::with_capacity(40 + from.len() + data.len());
+    out.push_str(r#"{"type":"signal","from":"#);
+    push_json_string(&mut out, from);
+    out.push_str(r#","data":"#);
+    out.push_str(data);
+    out.push('}');
+    out
 }
 
 /// `{"type":"state","id",...the four booleans}`. Written by hand: it is the

@@ -39,10 +39,13 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = getWebSocketAutoResponseTimestamp)]
     fn auto_response_timestamp(this: &HibernationState, ws: &JsValue) -> std::result::Result<JsValue, JsValue>;
 
-    /// A WebSocket seen only for `send`, taking a string already in JavaScript.
+    /// A WebSocket seen only for `send`, taking a string already in JavaScript,
+    /// and for its attachment, a plain string (no serde layer in between).
     type OutgoingSocket;
     #[wasm_bindgen(method, catch)]
     fn send(this: &OutgoingSocket, text: &JsValue) -> std::result::Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = serializeAttachment)]
+    fn serialize_attachment(this: &OutgoingSocket, text: &str) -> std::result::Result<(), JsValue>;
 
     /// A WebSocket seen for the peer id this object wrote on it (see `peer_id`).
     type MarkedSocket;
@@ -56,7 +59,8 @@ extern "C" {
 /// runtime to keep, instead of an object built field by field across the
 /// WebAssembly boundary.
 fn save_attachment(ws: &WebSocket, attachment: &Attachment) -> Result<()> {
-    ws.serialize_attachment(attachment.to_json())
+    let socket: &JsValue = ws.as_ref().as_ref();
+    Ok(socket.unchecked_ref::<OutgoingSocket>().serialize_attachment(&attachment.to_json())?)
 }
 
 /// The attachment saved by [`save_attachment`], if it is there and readable.
