@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::cell::RefCell;
 use std::time::Duration;
+use worker::wasm_bindgen::JsCast;
 use worker::worker_sys::web_sys;
 use worker::{wasm_bindgen, AbortController, Date, Delay, Env, Fetch, Request, Response, Result};
 
@@ -15,6 +16,20 @@ extern "C" {
     /// The runtime's CSPRNG (Web Crypto).
     #[wasm_bindgen::prelude::wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
     fn get_random_values(buf: &mut [u8]);
+
+    /// Anything with `fetch(request)` (a Durable Object stub, the ASSETS
+    /// binding), seen raw so that its answer can be passed on untouched.
+    pub type RawFetcher;
+    #[wasm_bindgen::prelude::wasm_bindgen(method, js_name = fetch)]
+    fn fetch_raw(this: &RawFetcher, req: &web_sys::Request) -> worker::js_sys::Promise;
+}
+
+/// Forwards the request and returns the answer exactly as it came. For the
+/// WebSocket upgrade that matters: the room's 101 response reaches the runtime
+/// as the room made it, instead of being rebuilt around its socket.
+pub async fn pass_through(fetcher: RawFetcher, req: &Request) -> Result<web_sys::Response> {
+    let answer = worker::wasm_bindgen_futures::JsFuture::from(fetcher.fetch_raw(req.inner())).await?;
+    Ok(answer.unchecked_into())
 }
 
 /// Fills `buf` with cryptographically strong random bytes.
@@ -46,6 +61,11 @@ pub fn with_api_headers(mut response: Response) -> Response {
         }
     }
     response
+}
+
+/// An answer made here, with its headers, as the runtime takes it.
+pub fn finish(response: Response) -> web_sys::Response {
+    with_api_headers(response).into()
 }
 
 /// `{"error":"<code>"}` with a status.
@@ -132,20 +152,21 @@ pub async fn list_rooms(env: &Env) -> Result<Response> {
     lobby.fetch_with_str("https://lobby/rooms").await
 }
 
-/// `GET /api/rooms/<room>/ws`: checks, then hands the upgrade to the room.
-pub async fn room_socket(req: Request, env: &Env, room: &str) -> Result<Response> {
+/// `GET /api/rooms/<room>/ws`: checks, then hands the upgrade to the room,
+/// whose answer goes back untouched.
+pub async fn room_socket(req: Request, env: &Env, room: &str) -> Result<web_sys::Response> {
     if !protocol::is_valid_room_name(room) {
-        return json_error(400, "bad_room");
+        return json_error(400, "bad_room").map(finish);
     }
     if over_limit(&req, env, "CONNECT_LIMITER").await {
-        return too_many_requests();
+        return too_many_requests().map(finish);
     }
     let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
     if !upgrade.eq_ignore_ascii_case("websocket") {
-        return json_error(426, "upgrade_required");
+        return json_error(426, "upgrade_required").map(finish);
     }
     let stub = env.durable_object("ROOM")?.get_by_name(room)?;
-    stub.fetch_with_request(req).await
+    pass_through(stub.into_rpc(), &req).await
 }
 
 /// `GET /api/ice-servers`: minted TURN credentials when the TURN secrets are
