@@ -90,13 +90,19 @@ async function oneCall(browser, base, n, run, recordPage) {
         }
       });
     }
-    await joiner.page.goto(`${base}/r/${room}?name=Joiner&autojoin=1&benchPeers=${n - 1}`);
+    const pending = new Map();
+    joiner.page.on('request', (r) => pending.set(r, Date.now()));
+    joiner.page.on('requestfinished', (r) => pending.delete(r));
+    joiner.page.on('requestfailed', (r) => pending.delete(r));
     let ms = null;
     try {
+      await joiner.page.goto(`${base}/r/${room}?name=Joiner&autojoin=1&benchPeers=${n - 1}`, { waitUntil: 'commit' });
       await waitPlaying(joiner.page, joinMsFor(n));
       ms = await joiner.page.evaluate(() => window.__benchAllPlayingAt);
     } catch {
-      log(`call of ${n}, run ${run + 1}: not every remote video played within ${joinMsFor(n) / 1000} s`);
+      const stuck = [...pending.keys()].map((r) => `${r.resourceType()} ${r.url().replace(base, '')}`).join(', ');
+      log(`call of ${n}, run ${run + 1}: not every remote video played within ${joinMsFor(n) / 1000} s`
+        + `${stuck ? `; requests still pending: ${stuck}` : ''}`);
     }
     const files = (await Promise.all(responses)).filter(Boolean);
     return { n, run, ms, settled, requests, files };

@@ -221,6 +221,10 @@ export function writeReport(results) {
   ]), '');
   out.push('KB = 1000 bytes. Ratios are Noom divided by the other server: below 1 means Noom used less CPU per delivered frame.', '');
 
+  // -- what was changed to move the figures (written by hand, kept with the bench)
+  const notes = path.join(ROOT, 'bench', 'notes.md');
+  if (existsSync(notes)) out.push(readFileSync(notes, 'utf8').trim(), '');
+
   // -- relay ratios
   out.push('## Server CPU per delivery: Noom against the others', '');
   out.push('Median of the per-round ratios (min–max in brackets). CPU is the user+system time of all the server\'s workerd processes; '

@@ -365,15 +365,20 @@ pub fn left_frame(id: &str) -> String {
     to_json(&Left { r#type: "left", id })
 }
 
-/// `{"type":"chat","from","name","text","ts"}`
+/// `{"type":"chat","from","name","text","ts"}`, written by hand like the
+/// other frames sent to a whole room.
 pub fn chat_frame(entry: &ChatEntry) -> String {
-    #[derive(Serialize)]
-    struct Chat<'a> {
-        r#type: &'static str,
-        #[serde(flatten)]
-        entry: &'a ChatEntry,
-    }
-    to_json(&Chat { r#type: "chat", entry })
+    let mut out = String::with_capacity(64 + entry.name.len() + entry.text.len());
+    out.push_str(r#"{"type":"chat","from":"#);
+    push_json_string(&mut out, &entry.from);
+    out.push_str(r#","name":"#);
+    push_json_string(&mut out, &entry.name);
+    out.push_str(r#","text":"#);
+    push_json_string(&mut out, &entry.text);
+    out.push_str(r#","ts":"#);
+    out.push_str(&entry.ts.to_string());
+    out.push('}');
+    out
 }
 
 /// `{"type":"signal","from":"...","data":<as the sender wrote it>}`: one
