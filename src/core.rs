@@ -73,23 +73,28 @@ pub struct Attachment {
 }
 
 impl Attachment {
-    /// The attachment as JSON, written by hand: it is rewritten on every state
-    /// change, and serde's `flatten` (for the peer) goes through a generic map.
-    /// Read back with serde (`Deserialize`), which only happens after a wake-up.
+    /// The attachment as JSON (see [`attachment_json`]).
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(160);
-        out.push_str(r#"{"id":"#);
-        protocol::push_json_string(&mut out, &self.id);
-        out.push_str(r#","room":"#);
-        protocol::push_json_string(&mut out, &self.room);
-        out.push_str(r#","peer":"#);
-        match &self.peer {
-            Some(peer) => protocol::push_peer(&mut out, peer),
-            None => out.push_str("null"),
-        }
-        out.push_str(if self.public { r#","public":true}"# } else { r#","public":false}"# });
-        out
+        attachment_json(&self.id, &self.room, self.peer.as_ref(), self.public)
     }
+}
+
+/// An attachment as JSON, written by hand: it is rewritten on every state
+/// change, and serde's `flatten` (for the peer) goes through a generic map.
+/// Read back with serde (`Deserialize`), which only happens after a wake-up.
+fn attachment_json(id: &str, room: &str, peer: Option<&Peer>, public: bool) -> String {
+    let mut out = String::with_capacity(160);
+    out.push_str(r#"{"id":"#);
+    protocol::push_json_string(&mut out, id);
+    out.push_str(r#","room":"#);
+    protocol::push_json_string(&mut out, room);
+    out.push_str(r#","peer":"#);
+    match peer {
+        Some(peer) => protocol::push_peer(&mut out, peer),
+        None => out.push_str("null"),
+    }
+    out.push_str(if public { r#","public":true}"# } else { r#","public":false}"# });
+    out
 }
 
 /// One room: its connections, its recent chat and its rules.
@@ -151,6 +156,12 @@ impl Room {
     pub fn attachment(&self, id: &str) -> Option<Attachment> {
         let c = self.connections.iter().find(|c| c.id == id)?;
         Some(Attachment { id: c.id.clone(), room: self.name.clone(), peer: c.peer.clone(), public: self.public })
+    }
+
+    /// The same attachment as JSON, written without copying the peer first.
+    pub fn attachment_json(&self, id: &str) -> Option<String> {
+        let c = self.connections.iter().find(|c| c.id == id)?;
+        Some(attachment_json(&c.id, &self.name, c.peer.as_ref(), self.public))
     }
 
     /// How many connections are open, joined or not.
@@ -377,6 +388,9 @@ mod tests {
         ] {
             let text = a.to_json();
             assert_eq!(serde_json::from_str::<Attachment>(&text).unwrap(), a, "{text}");
+            let mut room = Room::restore(&a.room, 8, Vec::new(), vec![a.clone()], 0);
+            room.public = a.public;
+            assert_eq!(room.attachment_json(&a.id).as_deref(), Some(text.as_str()));
             assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), serde_json::to_value(&a).unwrap());
         }
     }
