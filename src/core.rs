@@ -43,7 +43,7 @@ pub enum Effect {
     Close { id: PeerId, code: u16, reason: &'static str },
     /// Append this entry to the stored history.
     StoreChat(ChatEntry),
-    /// This peer's attachment is out of date: rewrite it from [`Room::attachment`].
+    /// This peer's attachment is out of date: rewrite it from [`Room::attachment_json`].
     SaveAttachment(PeerId),
     /// The number of joined peers changed (publish it to the lobby).
     HeadCount { peers: usize, public: bool },
@@ -70,31 +70,6 @@ pub struct Attachment {
     /// when the room is empty, so every member's copy agrees.
     #[serde(default)]
     pub public: bool,
-}
-
-impl Attachment {
-    /// The attachment as JSON (see [`attachment_json`]).
-    pub fn to_json(&self) -> String {
-        attachment_json(&self.id, &self.room, self.peer.as_ref(), self.public)
-    }
-}
-
-/// An attachment as JSON, written by hand: it is rewritten on every state
-/// change, and serde's `flatten` (for the peer) goes through a generic map.
-/// Read back with serde (`Deserialize`), which only happens after a wake-up.
-fn attachment_json(id: &str, room: &str, peer: Option<&Peer>, public: bool) -> String {
-    let mut out = String::with_capacity(160);
-    out.push_str(r#"{"id":"#);
-    protocol::push_json_string(&mut out, id);
-    out.push_str(r#","room":"#);
-    protocol::push_json_string(&mut out, room);
-    out.push_str(r#","peer":"#);
-    match peer {
-        Some(peer) => protocol::push_peer(&mut out, peer),
-        None => out.push_str("null"),
-    }
-    out.push_str(if public { r#","public":true}"# } else { r#","public":false}"# });
-    out
 }
 
 /// One room: its connections, its recent chat and its rules.
@@ -152,16 +127,24 @@ impl Room {
         self.connections.iter().any(|c| c.id == id)
     }
 
-    /// The attachment to store for a connection.
-    pub fn attachment(&self, id: &str) -> Option<Attachment> {
-        let c = self.connections.iter().find(|c| c.id == id)?;
-        Some(Attachment { id: c.id.clone(), room: self.name.clone(), peer: c.peer.clone(), public: self.public })
-    }
-
-    /// The same attachment as JSON, written without copying the peer first.
+    /// The [`Attachment`] to store for a connection, as JSON. Written by hand
+    /// straight from the connection: it is rewritten on every state change,
+    /// and serde's `flatten` (for the peer) goes through a generic map. Read
+    /// back with serde (`Deserialize`), which only happens after a wake-up.
     pub fn attachment_json(&self, id: &str) -> Option<String> {
         let c = self.connections.iter().find(|c| c.id == id)?;
-        Some(attachment_json(&c.id, &self.name, c.peer.as_ref(), self.public))
+        let mut out = String::with_capacity(160);
+        out.push_str(r#"{"id":"#);
+        protocol::push_json_string(&mut out, &c.id);
+        out.push_str(r#","room":"#);
+        protocol::push_json_string(&mut out, &self.name);
+        out.push_str(r#","peer":"#);
+        match &c.peer {
+            Some(peer) => protocol::push_peer(&mut out, peer),
+            None => out.push_str("null"),
+        }
+        out.push_str(if self.public { r#","public":true}"# } else { r#","public":false}"# });
+        Some(out)
     }
 
     /// How many connections are open, joined or not.
@@ -360,6 +343,11 @@ mod tests {
     }
 
     /// Frames sent to `to`, parsed.
+    /// The attachment as the glue stores it and reads it back after a wake-up.
+    fn stored(r: &Room, id: &str) -> Attachment {
+        serde_json::from_str(&r.attachment_json(id).unwrap()).unwrap()
+    }
+
     fn sent_to(effects: &[Effect], to: &str) -> Vec<Value> {
         effects
             .iter()
@@ -386,11 +374,9 @@ mod tests {
             Attachment { id: "aaaaaaaa".into(), room: "r-1".into(), peer: Some(peer), public: true },
             Attachment { id: "bbbbbbbb".into(), room: String::new(), peer: None, public: false },
         ] {
-            let text = a.to_json();
+            let room = Room::restore(&a.room, 8, Vec::new(), vec![a.clone()], 0);
+            let text = room.attachment_json(&a.id).unwrap();
             assert_eq!(serde_json::from_str::<Attachment>(&text).unwrap(), a, "{text}");
-            let mut room = Room::restore(&a.room, 8, Vec::new(), vec![a.clone()], 0);
-            room.public = a.public;
-            assert_eq!(room.attachment_json(&a.id).as_deref(), Some(text.as_str()));
             assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), serde_json::to_value(&a).unwrap());
         }
     }
@@ -577,7 +563,7 @@ mod tests {
         assert_eq!(m["type"], "state");
         assert_eq!(m["id"], "aaaaaaaa");
         assert_eq!((m["audio"].as_bool(), m["video"].as_bool(), m["screen"].as_bool(), m["hand"].as_bool()), (Some(true), Some(false), Some(false), Some(true)));
-        assert_eq!(r.attachment("aaaaaaaa").unwrap().peer.unwrap().state.hand, true);
+        assert_eq!(stored(&r, "aaaaaaaa").peer.unwrap().state.hand, true);
         // Same state again changes nothing and sends nothing.
         let out = text(&mut r, T0, "aaaaaaaa", r#"{"type":"state","hand":true}"#);
         assert!(out.is_empty());
@@ -700,7 +686,7 @@ mod tests {
         text(&mut r, T0, "aaaaaaaa", r#"{"type":"join","name":"Ann","public":true}"#);
         join(&mut r, "bbbbbbbb", "Bob");
         r.connect("pending1".into(), T0);
-        let attachments: Vec<Attachment> = ["aaaaaaaa", "bbbbbbbb", "pending1"].iter().map(|id| r.attachment(id).unwrap()).collect();
+        let attachments: Vec<Attachment> = ["aaaaaaaa", "bbbbbbbb", "pending1"].iter().map(|id| stored(&r, id)).collect();
         let mut woken = Room::restore("test-room", 8, Vec::new(), attachments, T0 + 60_000);
         assert_eq!(woken.peer_count(), 2);
         assert!(woken.is_public());

@@ -247,10 +247,10 @@ pub fn parse_client_frame(frame: &str) -> Result<ClientMessage<'_>, ProtocolErro
         return Err(ProtocolError::TooLarge);
     }
     let fields: Fields = serde_json::from_str(frame).map_err(|_| ProtocolError::BadJson)?;
-    let kind = string(fields.kind.ok_or(ProtocolError::BadMessage)?)?;
+    let kind = string(fields.kind)?;
     match &*kind {
         "join" => Ok(ClientMessage::Join {
-            name: string(fields.name.ok_or(ProtocolError::BadMessage)?)?.into_owned(),
+            name: string(fields.name)?.into_owned(),
             public: boolean(fields.public)?.unwrap_or(false),
             state: MediaState {
                 audio: boolean(fields.audio)?.unwrap_or(false),
@@ -259,9 +259,9 @@ pub fn parse_client_frame(frame: &str) -> Result<ClientMessage<'_>, ProtocolErro
                 hand: false,
             },
         }),
-        "chat" => Ok(ClientMessage::Chat { text: string(fields.text.ok_or(ProtocolError::BadMessage)?)?.into_owned() }),
+        "chat" => Ok(ClientMessage::Chat { text: string(fields.text)?.into_owned() }),
         "signal" => Ok(ClientMessage::Signal {
-            to: string(fields.to.ok_or(ProtocolError::BadMessage)?)?.into_owned(),
+            to: string(fields.to)?.into_owned(),
             data: fields.data.ok_or(ProtocolError::BadMessage)?,
         }),
         "state" => Ok(ClientMessage::State(StatePatch {
@@ -275,10 +275,11 @@ pub fn parse_client_frame(frame: &str) -> Result<ClientMessage<'_>, ProtocolErro
     }
 }
 
-/// A field that must be a JSON string. The raw text is already valid JSON, so
-/// a string literal without a backslash is its own content: borrowed as is.
-fn string(raw: &RawValue) -> Result<Cow<'_, str>, ProtocolError> {
-    let text = raw.get();
+/// A required field that must be a JSON string. The raw text is already valid
+/// JSON, so a string literal without a backslash is its own content: borrowed
+/// as is.
+fn string(raw: Option<&RawValue>) -> Result<Cow<'_, str>, ProtocolError> {
+    let text = raw.ok_or(ProtocolError::BadMessage)?.get();
     match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         Some(inner) if !inner.contains('\\') => Ok(Cow::Borrowed(inner)),
         _ => serde_json::from_str::<String>(text).map(Cow::Owned).map_err(|_| ProtocolError::BadMessage),

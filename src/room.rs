@@ -51,16 +51,23 @@ extern "C" {
 
     /// A WebSocket seen for the peer id this object wrote on it (see `peer_id`).
     type MarkedSocket;
+    #[wasm_bindgen(method, getter = __noomPeer)]
+    fn marked_peer(this: &MarkedSocket) -> Option<String>;
+    #[wasm_bindgen(method, setter = __noomPeer)]
+    fn mark_peer(this: &MarkedSocket, id: &str);
+
     /// The runtime's `ctx.storage.sql`, for the one statement run per chat
     /// message: bound directly, four arguments, no array of converted values.
     type ChatTable;
     #[wasm_bindgen(method, catch, js_name = exec)]
     fn insert(this: &ChatTable, query: &JsValue, ts: f64, from: &str, name: &str, text: &str) -> std::result::Result<JsValue, JsValue>;
+}
 
-    #[wasm_bindgen(method, getter = __noomPeer)]
-    fn marked_peer(this: &MarkedSocket) -> Option<String>;
-    #[wasm_bindgen(method, setter = __noomPeer)]
-    fn mark_peer(this: &MarkedSocket, id: &str);
+/// The runtime's WebSocket behind the `worker` crate's wrapper, seen as one of
+/// the narrow bindings above.
+fn raw_socket<T: JsCast>(ws: &WebSocket) -> &T {
+    let socket: &JsValue = ws.as_ref().as_ref();
+    socket.unchecked_ref()
 }
 
 /// Stores a socket's attachment: its JSON as UTF-8 bytes in a `Uint8Array`.
@@ -70,16 +77,14 @@ extern "C" {
 /// 2 µs), and this runs on every state change. The array is a copy, never a
 /// view: the runtime's structured clone would take the whole wasm memory.
 fn save_attachment(ws: &WebSocket, json: &str) -> Result<()> {
-    let socket: &JsValue = ws.as_ref().as_ref();
     let bytes = js_sys::Uint8Array::from(json.as_bytes());
-    Ok(socket.unchecked_ref::<OutgoingSocket>().serialize_attachment(&bytes)?)
+    Ok(raw_socket::<OutgoingSocket>(ws).serialize_attachment(&bytes)?)
 }
 
 /// The attachment saved by [`save_attachment`], if it is there and readable.
 /// Attachments written as JSON strings (before they were bytes) still load.
 fn load_attachment(ws: &WebSocket) -> Option<Attachment> {
-    let socket: &JsValue = ws.as_ref().as_ref();
-    let stored = socket.unchecked_ref::<OutgoingSocket>().deserialize_attachment().ok()?;
+    let stored = raw_socket::<OutgoingSocket>(ws).deserialize_attachment().ok()?;
     let text = match stored.dyn_ref::<js_sys::Uint8Array>() {
         Some(bytes) => String::from_utf8(bytes.to_vec()).ok()?,
         None => stored.as_string()?,
@@ -351,8 +356,7 @@ impl RoomInner {
                             outgoing = Some((frame, text));
                         }
                         if let Some((_, text)) = &outgoing {
-                            let socket: &JsValue = ws.as_ref().as_ref();
-                            let _ = socket.unchecked_ref::<OutgoingSocket>().send(text);
+                            let _ = raw_socket::<OutgoingSocket>(ws).send(text);
                         }
                     }
                     Effect::Close { id, code, reason } => {
@@ -429,8 +433,7 @@ impl RoomInner {
 
     /// When the runtime last answered this socket's `ping` (0 if never).
     fn last_ping(&self, ws: &WebSocket) -> u64 {
-        let socket: &JsValue = ws.as_ref().as_ref();
-        match self.hibernation.auto_response_timestamp(socket) {
+        match self.hibernation.auto_response_timestamp(raw_socket(ws)) {
             Ok(value) => value.dyn_into::<js_sys::Date>().map_or(0, |d| d.get_time() as u64),
             Err(_) => 0,
         }
@@ -453,8 +456,7 @@ impl RoomInner {
     /// copy can never be wrong (a socket's tag never changes) and is simply gone
     /// when the runtime hands over fresh socket objects after hibernation.
     fn peer_id(&self, ws: &WebSocket) -> Option<String> {
-        let socket: &JsValue = ws.as_ref().as_ref();
-        let marked: &MarkedSocket = socket.unchecked_ref();
+        let marked: &MarkedSocket = raw_socket(ws);
         if let Some(id) = marked.marked_peer() {
             return Some(id);
         }

@@ -720,7 +720,7 @@ fn one_room(rng: &mut Rng, seed: u64, corpus: &[Vec<u8>], deadline: Instant, sta
                 next_id += 1;
                 let id = format!("peer{next_id:04}{}", ["", "_x", "-Y9"][rng.below(3)]);
                 room.connect(id.clone(), now);
-                let stored = room.attachment(&id).unwrap_or_else(|| fail_with(seed, "connect", &id, "no attachment after connect"));
+                let stored = stored_attachment(&room, &id).unwrap_or_else(|| fail_with(seed, "connect", &id, "no attachment after connect"));
                 model.conns.push(Conn { id: id.clone(), peer: None, any: Bucket::new(200, 50, now), chat: Bucket::new(10, 2, now), dropped: 0, stored });
                 stats.connects += 1;
                 log.push(format!("connect {id}"));
@@ -824,11 +824,17 @@ fn feed(seed: u64, room: &mut Room, model: &mut Model, now: u64, id: &str, frame
     *stats.outcomes.entry(outcome).or_default() += 1;
 }
 
+/// What the glue stores for a socket: the room's JSON, as serde reads it back
+/// after a wake-up (a JSON mistake would show up as a wrong restored room).
+fn stored_attachment(room: &Room, id: &str) -> Option<Attachment> {
+    room.attachment_json(id).map(|json| serde_json::from_str(&json).expect("attachment JSON reads back"))
+}
+
 /// The glue rewrites a socket's attachment when the core asks: mirror that.
 fn apply_saves(room: &Room, model: &mut Model, effects: &[Effect]) {
     for e in effects {
         if let Effect::SaveAttachment(id) = e {
-            if let (Some(a), Some(i)) = (room.attachment(id), model.index(id)) {
+            if let (Some(a), Some(i)) = (stored_attachment(room, id), model.index(id)) {
                 model.conns[i].stored = a;
             }
         }
