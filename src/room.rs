@@ -20,8 +20,8 @@ use crate::listing::{RoomReport, HEARTBEAT_MS};
 use crate::protocol::{self, ChatEntry};
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
-use std::rc::Rc;
-use worker::wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use std::rc::{Rc, Weak};
+use worker::wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
 use worker::worker_sys::{web_sys, DurableObjectState, WebSocketRequestResponsePair};
 use worker::{
@@ -61,6 +61,10 @@ extern "C" {
     type ChatTable;
     #[wasm_bindgen(method, catch, js_name = exec)]
     fn insert(this: &ChatTable, query: &JsValue, ts: f64, from: &str, name: &str, text: &str) -> std::result::Result<JsValue, JsValue>;
+
+    /// The runtime's timer, for writing attachments behind (see `AttachmentWriter`).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &js_sys::Function, ms: f64) -> JsValue;
 }
 
 /// The runtime's WebSocket behind the `worker` crate's wrapper, seen as one of
@@ -118,6 +122,17 @@ impl std::hash::Hasher for Fnv {
 /// A map from peer id to something about that connection.
 type PeerMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
 
+/// How long a changed attachment may wait before it is written.
+///
+/// Writing a socket's attachment (a structured clone kept by the runtime) was
+/// about a tenth of the server's work per `state` message. The attachment only
+/// matters after hibernation, and the runtime never hibernates an object with
+/// a `setTimeout` pending, so changes are written behind: the first one arms a
+/// timer, and when it fires each changed socket is written once, however often
+/// it changed meanwhile. (When an object is shut down instead, its sockets are
+/// closed with it, and nobody needs the attachments.)
+const ATTACHMENT_DELAY_MS: f64 = 1000.0;
+
 /// Chat rows kept in storage beyond the 100 served, trimmed in batches so a
 /// chat costs one INSERT most of the time.
 const TRIM_EVERY: u32 = 50;
@@ -136,6 +151,8 @@ struct Live {
     /// When each connection last sent a frame (memory only: after a wake-up
     /// every connection starts a fresh timeout window).
     last_seen: PeerMap<u64>,
+    /// Connections whose attachment is behind their peer (see [`ATTACHMENT_DELAY_MS`]).
+    unsaved: PeerMap<()>,
 }
 
 impl Live {
@@ -143,6 +160,7 @@ impl Live {
     /// core is told separately, or has already let go itself).
     fn forget_socket(&mut self, id: &str) -> Option<WebSocket> {
         self.last_seen.remove(id);
+        self.unsaved.remove(id);
         self.sockets.remove(id)
     }
 }
@@ -166,10 +184,14 @@ struct RoomInner {
     alarm_at: Cell<Option<u64>>,
     /// When this instance last told the lobby its head count.
     reported_at: Cell<u64>,
+    /// Runs [`RoomInner::save_unsaved`] from the runtime's timer.
+    save_later: Closure<dyn FnMut()>,
+    /// Whether `save_later` is already scheduled.
+    save_scheduled: Cell<bool>,
 }
 
 impl RoomInner {
-    fn new(raw: DurableObjectState, env: Env) -> Self {
+    fn new(raw: DurableObjectState, env: Env, this: Weak<RoomInner>) -> Self {
         let hibernation: HibernationState = JsValue::from(raw.clone()).unchecked_into();
         let state = State::from(raw);
         let settings = RoomSettings::from_vars(
@@ -202,6 +224,12 @@ impl RoomInner {
             inserts_since_trim: Cell::new(0),
             alarm_at: Cell::new(None),
             reported_at: Cell::new(0),
+            save_later: Closure::new(move || {
+                if let Some(inner) = this.upgrade() {
+                    inner.save_unsaved();
+                }
+            }),
+            save_scheduled: Cell::new(false),
         }
     }
 
@@ -325,7 +353,7 @@ impl RoomInner {
         let now = now();
         let last_seen = sockets.keys().map(|id| (id.clone(), now)).collect();
         let room = Room::restore(&name, self.settings.max_peers, self.load_history(), attachments, now);
-        Live { room, sockets, last_seen }
+        Live { room, sockets, last_seen, unsaved: PeerMap::default() }
     }
 
     /// Carries out what the core decided, then publishes a changed head count.
@@ -366,10 +394,9 @@ impl RoomInner {
                     }
                     Effect::StoreChat(entry) => self.store_chat(&entry),
                     Effect::SaveAttachment(id) => {
-                        if let (Some(ws), Some(json)) = (live.sockets.get(&id), live.room.attachment_json(&id)) {
-                            if let Err(e) = save_attachment(ws, &json) {
-                                worker::console_error!("attachment: {e}");
-                            }
+                        live.unsaved.insert(id, ());
+                        if !self.save_scheduled.replace(true) {
+                            set_timeout(self.save_later.as_ref().unchecked_ref(), ATTACHMENT_DELAY_MS);
                         }
                     }
                     Effect::HeadCount { peers, public } => {
@@ -379,6 +406,22 @@ impl RoomInner {
             }
         }
         head_count
+    }
+
+    /// Writes the attachment of every connection whose peer changed since the
+    /// last time (see [`ATTACHMENT_DELAY_MS`]).
+    fn save_unsaved(&self) {
+        self.save_scheduled.set(false);
+        // A timer runs between events, never inside one, so nothing holds `live`.
+        let mut live = self.live.borrow_mut();
+        let Some(live) = live.as_mut() else { return };
+        for (id, ()) in live.unsaved.drain() {
+            if let (Some(ws), Some(json)) = (live.sockets.get(&id), live.room.attachment_json(&id)) {
+                if let Err(e) = save_attachment(ws, &json) {
+                    worker::console_error!("attachment: {e}");
+                }
+            }
+        }
     }
 
     /// Tells the lobby (public rooms only); when the room empties, starts the
@@ -630,7 +673,7 @@ pub struct RoomObject {
 impl RoomObject {
     #[wasm_bindgen(constructor)]
     pub fn new(state: DurableObjectState, env: Env) -> RoomObject {
-        RoomObject { inner: Rc::new(RoomInner::new(state, env)) }
+        RoomObject { inner: Rc::new_cyclic(|this| RoomInner::new(state, env, this.clone())) }
     }
 
     /// The WebSocket upgrade, from the Worker.
