@@ -60,7 +60,7 @@ extern "C" {
     /// message: bound directly, four arguments, no array of converted values.
     type ChatTable;
     #[wasm_bindgen(method, catch, js_name = exec)]
-    fn insert(this: &ChatTable, query: &JsValue, ts: f64, from: &str, name: &str, text: &str) -> std::result::Result<JsValue, JsValue>;
+    fn insert(this: &ChatTable, query: &JsValue, ts: f64, from: &str, name: &str, text: &str) -> std::result::Result<(), JsValue>;
 
     /// The runtime's timer, for writing attachments behind (see `AttachmentWriter`).
     #[wasm_bindgen(js_name = setTimeout)]
@@ -122,16 +122,30 @@ impl std::hash::Hasher for Fnv {
 /// A map from peer id to something about that connection.
 type PeerMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
 
-/// How long a changed attachment may wait before it is written.
+/// How long a write to a socket attachment or to the chat table may wait.
 ///
-/// Writing a socket's attachment (a structured clone kept by the runtime) was
-/// about a tenth of the server's work per `state` message. The attachment only
-/// matters after hibernation, and the runtime never hibernates an object with
-/// a `setTimeout` pending, so changes are written behind: the first one arms a
-/// timer, and when it fires each changed socket is written once, however often
-/// it changed meanwhile. (When an object is shut down instead, its sockets are
-/// closed with it, and nobody needs the attachments.)
-const ATTACHMENT_DELAY_MS: f64 = 1000.0;
+/// Both are written behind, by one runtime timer: the first write arms it, and
+/// when it fires each changed socket's attachment is written once (however
+/// often its peer changed meanwhile) and the waiting chat lines are inserted
+/// together.
+/// - Attachments: writing one (a structured clone kept by the runtime) was
+///   about a tenth of the server's work per `state` message, and it only
+///   matters after hibernation. The runtime never hibernates an object with a
+///   `setTimeout` pending, so every change is on record before it could be needed.
+/// - Chat, only while a room chats faster than one line per window: storage
+///   commits once per event that wrote, and that commit was the largest part
+///   of a chat message's cost. A line after a quiet spell is written at once,
+///   in its own event, so the runtime's output gate holds its delivery until
+///   it is stored. Lines that follow it within the window are committed
+///   together when the timer fires, and are delivered without waiting for
+///   that. The price, under such a burst only: if the process dies within
+///   the window, those lines were delivered but are missing from the history
+///   served afterwards.
+///
+/// Whenever someone joins or leaves, everything waiting is written at once, in
+/// that same event: a chat followed by a leave is on record before the leave
+/// is told to anyone.
+const WRITE_BEHIND_MS: f64 = 100.0;
 
 /// Chat rows kept in storage beyond the 100 served, trimmed in batches so a
 /// chat costs one INSERT most of the time.
@@ -151,7 +165,7 @@ struct Live {
     /// When each connection last sent a frame (memory only: after a wake-up
     /// every connection starts a fresh timeout window).
     last_seen: PeerMap<u64>,
-    /// Connections whose attachment is behind their peer (see [`ATTACHMENT_DELAY_MS`]).
+    /// Connections whose attachment is behind their peer (see [`WRITE_BEHIND_MS`]).
     unsaved: PeerMap<()>,
 }
 
@@ -184,10 +198,14 @@ struct RoomInner {
     alarm_at: Cell<Option<u64>>,
     /// When this instance last told the lobby its head count.
     reported_at: Cell<u64>,
-    /// Runs [`RoomInner::save_unsaved`] from the runtime's timer.
-    save_later: Closure<dyn FnMut()>,
-    /// Whether `save_later` is already scheduled.
-    save_scheduled: Cell<bool>,
+    /// Chat lines delivered but not yet stored (see [`WRITE_BEHIND_MS`]).
+    unstored_chat: RefCell<Vec<ChatEntry>>,
+    /// When chat lines were last written.
+    chat_stored_at: Cell<u64>,
+    /// Runs [`RoomInner::write_pending`] from the runtime's timer.
+    write_later: Closure<dyn FnMut()>,
+    /// Whether `write_later` is already scheduled.
+    write_scheduled: Cell<bool>,
 }
 
 impl RoomInner {
@@ -224,12 +242,15 @@ impl RoomInner {
             inserts_since_trim: Cell::new(0),
             alarm_at: Cell::new(None),
             reported_at: Cell::new(0),
-            save_later: Closure::new(move || {
+            unstored_chat: RefCell::new(Vec::new()),
+            chat_stored_at: Cell::new(0),
+            write_later: Closure::new(move || {
                 if let Some(inner) = this.upgrade() {
-                    inner.save_unsaved();
+                    inner.write_scheduled.set(false);
+                    inner.write_pending();
                 }
             }),
-            save_scheduled: Cell::new(false),
+            write_scheduled: Cell::new(false),
         }
     }
 
@@ -315,6 +336,8 @@ impl RoomInner {
         };
         let expires = last_left.saturating_add(self.settings.history_ttl_ms);
         if now + 1000 >= expires {
+            // Lines still waiting to be written belong to the history being deleted.
+            self.unstored_chat.borrow_mut().clear();
             self.sql.exec("DELETE FROM chat", None)?;
             self.sql.exec("DELETE FROM meta WHERE key = 'last_left'", None)?;
             *self.live.borrow_mut() = None;
@@ -392,12 +415,10 @@ impl RoomInner {
                             let _ = ws.close(Some(code), Some(reason));
                         }
                     }
-                    Effect::StoreChat(entry) => self.store_chat(&entry),
+                    Effect::StoreChat(entry) => self.store_chat_soon(entry),
                     Effect::SaveAttachment(id) => {
                         live.unsaved.insert(id, ());
-                        if !self.save_scheduled.replace(true) {
-                            set_timeout(self.save_later.as_ref().unchecked_ref(), ATTACHMENT_DELAY_MS);
-                        }
+                        self.schedule_write_behind();
                     }
                     Effect::HeadCount { peers, public } => {
                         head_count = Some(HeadCount { room: live.room.name().to_owned(), peers, public })
@@ -405,14 +426,44 @@ impl RoomInner {
                 }
             }
         }
+        // Someone joined or left: write what is waiting (see `WRITE_BEHIND_MS`).
+        if head_count.is_some() {
+            self.write_pending();
+        }
         head_count
     }
 
-    /// Writes the attachment of every connection whose peer changed since the
-    /// last time (see [`ATTACHMENT_DELAY_MS`]).
-    fn save_unsaved(&self) {
-        self.save_scheduled.set(false);
-        // A timer runs between events, never inside one, so nothing holds `live`.
+    fn schedule_write_behind(&self) {
+        if !self.write_scheduled.replace(true) {
+            set_timeout(self.write_later.as_ref().unchecked_ref(), WRITE_BEHIND_MS);
+        }
+    }
+
+    /// Stores a chat line now, or with the lines around it if the room is
+    /// chatting faster than one line per [`WRITE_BEHIND_MS`].
+    fn store_chat_soon(&self, entry: ChatEntry) {
+        let now = now();
+        let mut unstored = self.unstored_chat.borrow_mut();
+        if unstored.is_empty() && now.saturating_sub(self.chat_stored_at.get()) >= WRITE_BEHIND_MS as u64 {
+            self.chat_stored_at.set(now);
+            self.store_chat(&entry);
+        } else {
+            unstored.push(entry);
+            self.schedule_write_behind();
+        }
+    }
+
+    /// Does the writes that were left for later (see [`WRITE_BEHIND_MS`]): the
+    /// attachment of every connection whose peer changed, and the chat lines.
+    fn write_pending(&self) {
+        let unstored = self.unstored_chat.take();
+        if !unstored.is_empty() {
+            self.chat_stored_at.set(now());
+        }
+        for entry in unstored {
+            self.store_chat(&entry);
+        }
+        // Called outside `carry_out_now`'s borrow, and timers run between events.
         let mut live = self.live.borrow_mut();
         let Some(live) = live.as_mut() else { return };
         for (id, ()) in live.unsaved.drain() {

@@ -1,5 +1,6 @@
 // Durability: chat history lives in the Room Durable Object's storage. It
-// survives a restart of `wrangler dev` on the same persisted state, and it is
+// survives a restart of `wrangler dev` on the same persisted state (also for a
+// burst of lines, which the room writes together a moment later), and it is
 // deleted HISTORY_TTL_SECONDS after the room was last left.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +40,23 @@ describe('chat history across a restart of wrangler dev', () => {
     // New chats keep ts increasing after the restart.
     const next = await cat.chat('after restart');
     assert.ok(next.ts > chats[chats.length - 1].ts, `${next.ts} after ${chats[chats.length - 1].ts}`);
+  });
+
+  // Lines sent faster than one per 100 ms are committed together, a moment
+  // later, by the room's timer (not by anyone leaving): all of them are kept.
+  it('keeps a burst of lines whose sender is still in the room', async () => {
+    const room = roomName('burst');
+    const { client: ann } = await connectAndJoin(server, room, 'Ann');
+    const texts = Array.from({ length: 10 }, (_, i) => `burst line ${i}`);
+    for (const text of texts) ann.send({ type: 'chat', text });
+    const chats = [];
+    for (const text of texts) chats.push(await ann.next((m) => m.type === 'chat' && m.text === text));
+    await sleep(1_000);
+
+    await server.stop({ keepState: true });
+    server = await startServer({ persistTo });
+    const { welcome } = await connectAndJoin(server, room, 'Bob');
+    assert.deepEqual(welcome.history, chats.map(({ type, ...entry }) => entry));
   });
 });
 
