@@ -6,6 +6,7 @@ import { roomFromPath, isValidRoomName, nameProblem, loadName, saveName } from '
 import { openLocalMedia } from './media.js';
 import { runPrejoin } from './prejoin.js';
 import { startMeeting, prefetchIceServers } from './meeting.js';
+import { preconnect, roomSocketUrl } from './signaling.js';
 
 const params = new URLSearchParams(window.location.search);
 const room = roomFromPath();
@@ -63,7 +64,9 @@ function main() {
   }
   byId('room-title').textContent = room;
   document.title = `${room} · Noom`;
+  // Both are needed the moment the user joins; get them while the camera starts.
   prefetchIceServers();
+  preconnect(roomSocketUrl(room));
   const name = (params.get('name') ?? '').trim();
   if (params.get('autojoin') === '1' && name && !nameProblem(name)) {
     autojoin(name);

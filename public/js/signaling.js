@@ -30,6 +30,30 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+/** A socket opened ahead of time by `preconnect`, not yet used. */
+let early = null;
+
+/**
+ * Opens the room socket ahead of time, while the camera starts or the user is
+ * still on the pre-join screen. `createSignaling` for the same address then
+ * starts from it instead of dialling, so the handshake is out of the way when
+ * `join` goes out. Nothing is sent on it before that.
+ */
+export function preconnect(url) {
+  if (early) return;
+  try { early = new WebSocket(url); } catch { early = null; }
+}
+
+/** The early socket, if it is for `url` and still connecting or open. */
+function takeEarly(url) {
+  const socket = early;
+  early = null;
+  if (!socket) return null;
+  if (socket.url === new URL(url).href && socket.readyState <= WebSocket.OPEN) return socket;
+  socket.close();
+  return null;
+}
+
 /**
  * Opens the room socket and keeps it open until `close()`.
  * @param {object} opts
@@ -45,9 +69,9 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
   function connect() {
     clearTimeout(state.retryTimer);
     onStatus(state.attempt === 0 ? 'connecting' : 'reconnecting');
-    const socket = new WebSocket(url);
+    const socket = (state.attempt === 0 && takeEarly(url)) || new WebSocket(url);
     state.socket = socket;
-    socket.addEventListener('open', () => {
+    const opened = () => {
       if (socket !== state.socket) return;
       onStatus('open');
       state.lastHeard = Date.now();
@@ -55,7 +79,10 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
       state.checks = 0;
       state.pingTimer = setInterval(keepAlive, CHECK_EVERY_MS);
       onOpen();
-    });
+    };
+    // An early socket may be open already; `onOpen` still runs after the caller has its handle.
+    if (socket.readyState === WebSocket.OPEN) queueMicrotask(opened);
+    else socket.addEventListener('open', opened);
     socket.addEventListener('message', (event) => {
       if (socket !== state.socket) return;
       state.lastHeard = Date.now();

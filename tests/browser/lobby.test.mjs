@@ -34,13 +34,23 @@ describe('the lobby', { timeout: 180_000 }, () => {
   it('creates a new meeting and remembers the name', { timeout: TEST_TIMEOUT }, async () => {
     const lea = await newPerson(browser, server.url);
     people.push(lea);
+    const roomSockets = [];
+    lea.page.on('websocket', (ws) => { if (ws.url().includes('/api/rooms/')) roomSockets.push(ws); });
     await lea.page.goto('/');
     await lea.page.getByTestId('lobby-name').fill('Lea');
     await lea.page.getByTestId('new-meeting').click();
     await lea.page.waitForURL(/\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/, { timeout: 10_000 });
     assert.equal(await lea.page.getByTestId('prejoin-name').inputValue(), 'Lea');
+    // The room's socket is opened while the pre-join screen shows, and the
+    // join goes out on that same socket: no second handshake after the click.
+    for (let i = 0; i < 50 && roomSockets.length === 0; i += 1) await lea.page.waitForTimeout(100);
+    assert.equal(roomSockets.length, 1, 'one room socket opened on the pre-join screen');
+    const joins = [];
+    roomSockets[0].on('framesent', (frame) => { if (String(frame.payload).includes('"join"')) joins.push(frame); });
     await lea.page.getByRole('button', { name: 'Join now' }).click();
     await waitJoined(lea.page);
+    assert.equal(roomSockets.length, 1, 'joining did not open another socket');
+    assert.equal(joins.length, 1, 'the join went out on the early socket');
     assert.equal(await lea.page.getByTestId('participant-count').textContent(), '1');
     await lea.page.goto('/');
     assert.equal(await lea.page.getByTestId('lobby-name').inputValue(), 'Lea');
