@@ -19,7 +19,7 @@ use crate::core::{Attachment, Effect, Incoming, Room};
 use crate::listing::{RoomReport, HEARTBEAT_MS};
 use crate::protocol::{self, ChatEntry};
 use std::cell::{Cell, RefCell, RefMut};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 use worker::wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
@@ -121,6 +121,8 @@ impl std::hash::Hasher for Fnv {
 
 /// A map from peer id to something about that connection.
 type PeerMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
+/// A set of peer ids.
+type PeerSet = HashSet<String, std::hash::BuildHasherDefault<Fnv>>;
 
 /// How long a write to a socket attachment or to the chat table may wait.
 ///
@@ -166,7 +168,7 @@ struct Live {
     /// every connection starts a fresh timeout window).
     last_seen: PeerMap<u64>,
     /// Connections whose attachment is behind their peer (see [`WRITE_BEHIND_MS`]).
-    unsaved: PeerMap<()>,
+    unsaved: PeerSet,
 }
 
 impl Live {
@@ -376,7 +378,7 @@ impl RoomInner {
         let now = now();
         let last_seen = sockets.keys().map(|id| (id.clone(), now)).collect();
         let room = Room::restore(&name, self.settings.max_peers, self.load_history(), attachments, now);
-        Live { room, sockets, last_seen, unsaved: PeerMap::default() }
+        Live { room, sockets, last_seen, unsaved: PeerSet::default() }
     }
 
     /// Carries out what the core decided, then publishes a changed head count.
@@ -417,7 +419,7 @@ impl RoomInner {
                     }
                     Effect::StoreChat(entry) => self.store_chat_soon(entry),
                     Effect::SaveAttachment(id) => {
-                        live.unsaved.insert(id, ());
+                        live.unsaved.insert(id);
                         self.schedule_write_behind();
                     }
                     Effect::HeadCount { peers, public } => {
@@ -466,7 +468,7 @@ impl RoomInner {
         // Called outside `carry_out_now`'s borrow, and timers run between events.
         let mut live = self.live.borrow_mut();
         let Some(live) = live.as_mut() else { return };
-        for (id, ()) in live.unsaved.drain() {
+        for id in live.unsaved.drain() {
             if let (Some(ws), Some(json)) = (live.sockets.get(&id), live.room.attachment_json(&id)) {
                 if let Err(e) = save_attachment(ws, &json) {
                     worker::console_error!("attachment: {e}");
