@@ -31,7 +31,7 @@ function bundle(files) {
 export function measureSizes() {
   return {
     workers: {
-      noom: bundle(['build/index.js', 'build/index_bg.wasm']),
+      noom: bundle(['build/index.js', 'build/index_bg.wasm', 'src/entry.js']),
       'floor-rust': bundle(['bench/floor-rust/build/index.js', 'bench/floor-rust/build/index_bg.wasm']),
       'baseline-js': bundle(['bench/baseline-js/worker.js']),
       'floor-js': bundle(['bench/floor-js/worker.js']),
