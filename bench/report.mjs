@@ -265,7 +265,7 @@ export function writeReport(results) {
 
   // -- latency
   out.push('## Latency', '');
-  out.push('One-way `signal` latency on an idle server: one pair, one signal at a time, alternating direction, timed in the load generator from send to arrival. '
+  out.push('One-way `signal` latency on an idle server: one pair per server, one signal at a time, alternating direction, timed in the load generator from send to arrival; the servers take turns signal by signal, so machine noise falls on all of them alike. '
     + 'Join time: a fresh socket in a room of 0 to 7 peers, from sending `join` to receiving `welcome` (the floors send no welcome). '
     + 'Connect: the WebSocket handshake.', '');
   out.push(table(['server', 'signals', 'p50 ms', 'p90 ms', 'p99 ms', 'joins', 'join p50 ms', 'join p90 ms', 'connect p50 ms', 'errors'],

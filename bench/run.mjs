@@ -92,8 +92,9 @@ try {
   }
 
   // ---- warm-up: one unmeasured run of everything on every server -----------------
+  const latencyPairs = live.map((server) => ({ server, pair: sets.get(`${server.key}/latency`) }));
+  await signalLatency(latencyPairs, 20);
   for (const server of live) {
-    await signalLatency(server, sets.get(`${server.key}/latency`), 20);
     for (const w of workloads) await runThroughput(server, w, sets.get(`${server.key}/${w.key}`));
   }
   log('warm-up done');
@@ -107,10 +108,12 @@ try {
   for (let round = 0; round < rounds; round += 1) {
     // Alternating order: forward in even rounds, backward in odd ones.
     const order = round % 2 === 0 ? live : [...live].reverse();
+    // Latency: the servers take turns signal by signal (see signalLatency).
+    for (const [key, lat] of await signalLatency(latencyPairs, latencyCount)) {
+      results.latency[key].samples.push(...lat.samples);
+      results.latency[key].errors += lat.errors;
+    }
     for (const server of order) {
-      const lat = await signalLatency(server, sets.get(`${server.key}/latency`), latencyCount);
-      results.latency[server.key].samples.push(...lat.samples);
-      results.latency[server.key].errors += lat.errors;
       const joins = await joinTimes(server, joinCount, `join-r${round}`);
       results.join[server.key].connectMs.push(...joins.connectMs);
       results.join[server.key].joinMs.push(...joins.joinMs);

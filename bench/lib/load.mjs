@@ -295,32 +295,42 @@ export function runThroughput(server, workload, set) {
 }
 
 /**
- * One-way signal latency on an otherwise idle server: `count` signals, one at
- * a time, alternating direction, each timed from send to arrival.
+ * One-way signal latency on otherwise idle servers: `count` signals per
+ * server, one at a time, alternating direction, each timed from send to
+ * arrival. The servers take turns signal by signal (`entries` is a list of
+ * `{server, pair}`), so a spell of machine noise lands on all of them alike
+ * instead of on whichever server had that stretch of the round to itself.
+ * Returns `{samples, errors}` per server key.
  */
-export async function signalLatency(server, pair, count) {
-  const [a, b] = pair.rooms[0].members;
-  const samples = [];
-  let errors = 0;
+export async function signalLatency(entries, count) {
+  const results = new Map(entries.map(({ server }) => [server.key, { samples: [], errors: 0 }]));
   for (let i = 0; i < count; i += 1) {
-    const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
-    const mark = `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
-    const arrived = to.next((t) => t.includes(mark), 5000);
-    const t0 = performance.now();
-    from.send(JSON.stringify({ type: 'signal', to: to.id ?? 'peer', data: { type: 'candidate', mark } }));
-    try {
-      await arrived;
-      samples.push(performance.now() - t0);
-    } catch {
-      errors += 1;
+    // Rotate who goes first, so no server always follows the same one.
+    for (let k = 0; k < entries.length; k += 1) {
+      const { server, pair } = entries[(i + k) % entries.length];
+      const [a, b] = pair.rooms[0].members;
+      const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
+      const mark = `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
+      const arrived = to.next((t) => t.includes(mark), 5000);
+      const t0 = performance.now();
+      from.send(JSON.stringify({ type: 'signal', to: to.id ?? 'peer', data: { type: 'candidate', mark } }));
+      try {
+        await arrived;
+        results.get(server.key).samples.push(performance.now() - t0);
+      } catch {
+        results.get(server.key).errors += 1;
+      }
+      // Each socket sends at most one signal per 20 ms: well inside 50/s.
+      await sleep(20);
     }
-    // 25 signals per second per socket: well inside 50/s.
-    await sleep(20);
   }
-  errors += a.errors.length + b.errors.length;
-  a.errors = [];
-  b.errors = [];
-  return { samples, errors };
+  for (const { server, pair } of entries) {
+    for (const member of pair.rooms[0].members) {
+      results.get(server.key).errors += member.errors.length;
+      member.errors = [];
+    }
+  }
+  return results;
 }
 
 /**
