@@ -101,6 +101,8 @@ export async function startServer(spec, { timeoutMs = 120_000 } = {}) {
     command: `${path.relative(ROOT, WRANGLER)} ${args.map((a) => path.isAbsolute(a) ? path.relative(ROOT, a) || '.' : a).join(' ')}`,
     logs: () => output,
     workerdPids: () => workerdPids(child.pid),
+    /** Whether that workerd is wrangler's proxy in front of the Worker (see `cpu`). */
+    isProxyPid: (pid) => isProxy(pid, port),
     /**
      * CPU used so far by all of this server's workerd processes (the figure
      * the report uses), and by the one running the Worker itself: wrangler
