@@ -655,7 +655,9 @@ fn fresh_peer_id(room: &Room) -> String {
 // and copies the frame into WebAssembly with a JavaScript loop over every
 // character. Here `webSocketMessage` is a plain synchronous method (it returns
 // a Promise only in the rare case that a join or leave left async work), and
-// a long frame is copied with one native `TextEncoder.encodeInto`.
+// a long frame is copied with one native `TextEncoder.encodeInto`. The runtime
+// reaches this class through `src/entry.js`, which calls `webSocketMessage`
+// without worker-build's per-call Proxy (see that file).
 
 #[wasm_bindgen]
 extern "C" {
