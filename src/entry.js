@@ -16,11 +16,18 @@
 // - a frame that crashes the instance marks it as crashed, as that handler would.
 // Every other event (the upgrade, closes, errors, the alarm) is rare and goes
 // through the wrapper unchanged.
+//
+// Short text frames, most of them, go to `webSocketText` with the frame, the
+// peer id and the time as arguments, so the Rust code need not call back out
+// for each (see that method in src/room.rs).
 import { DurableObject } from 'cloudflare:workers';
 import worker, { RoomObject as WrappedRoom, LobbyObject } from '../build/index.js';
 
-/** The Rust method itself (the wrapper only traps construction of the class). */
-const { webSocketMessage } = WrappedRoom.prototype;
+/** The Rust methods themselves (the wrapper only traps construction of the class). */
+const { webSocketMessage, webSocketText } = WrappedRoom.prototype;
+
+/** Text frames up to this many UTF-16 units go to `webSocketText`. */
+const SHORT_FRAME_UNITS = WrappedRoom.shortFrameUnits();
 
 /** worker-build's record of a crashed instance (set by the `worker` crate's glue). */
 const wasmState = globalThis.__worker_init_state ?? { criticalError: false };
@@ -34,6 +41,12 @@ export class RoomObject extends DurableObject {
   webSocketMessage(ws, message) {
     if (wasmState.criticalError) return this.room.webSocketMessage(ws, message);
     try {
+      // Most frames are short text: hand over the frame, the peer id Rust
+      // wrote on the socket, and the time in one call, instead of Rust asking
+      // for each across the boundary (see `webSocketText` in src/room.rs).
+      if (typeof message === 'string' && message.length <= SHORT_FRAME_UNITS) {
+        return webSocketText.call(this.room, ws, message, ws.__noomPeer, Date.now());
+      }
       return webSocketMessage.call(this.room, ws, message);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) wasmState.criticalError = true;

@@ -44,6 +44,10 @@ extern "C" {
     type OutgoingSocket;
     #[wasm_bindgen(method, catch)]
     fn send(this: &OutgoingSocket, text: &JsValue) -> std::result::Result<(), JsValue>;
+    /// `send` for a frame with one recipient: the glue decodes it into a
+    /// JavaScript string and sends it in one call out of WebAssembly.
+    #[wasm_bindgen(method, catch, js_name = send)]
+    fn send_str(this: &OutgoingSocket, text: &str) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = serializeAttachment)]
     fn serialize_attachment(this: &OutgoingSocket, bytes: &js_sys::Uint8Array) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = deserializeAttachment)]
@@ -284,9 +288,13 @@ impl RoomInner {
 
     /// One frame from a socket, handled synchronously: parse, apply the rules,
     /// send. Only a change of head count leaves async work, returned to the caller.
-    fn handle_frame(&self, ws: WebSocket, incoming: Incoming<'_>) -> Option<HeadCount> {
-        let id = self.peer_id(&ws)?;
-        let now = now();
+    /// `marked` is the peer id already read off the socket (see `peer_id`), if
+    /// the caller has it.
+    fn handle_frame(&self, ws: WebSocket, marked: Option<String>, now: u64, incoming: Incoming<'_>) -> Option<HeadCount> {
+        let id = match marked {
+            Some(id) => id,
+            None => self.peer_id(&ws)?,
+        };
         let effects = {
             let mut live = self.live(None);
             if !live.room.has_connection(&id) {
@@ -404,12 +412,19 @@ impl RoomInner {
                 match effect {
                     Effect::Send { to, frame } => {
                         let Some(ws) = live.sockets.get(&to) else { continue };
+                        let socket = raw_socket::<OutgoingSocket>(ws);
+                        // No other effect holds this frame: it has one recipient
+                        // (a signal, a reply), so it crosses in the send itself.
+                        if Rc::strong_count(&frame) == 1 {
+                            let _ = socket.send_str(&frame);
+                            continue;
+                        }
                         if !matches!(&outgoing, Some((last, _)) if Rc::ptr_eq(last, &frame)) {
                             let text = JsValue::from_str(&frame);
                             outgoing = Some((frame, text));
                         }
                         if let Some((_, text)) = &outgoing {
-                            let _ = raw_socket::<OutgoingSocket>(ws).send(text);
+                            let _ = socket.send(text);
                         }
                     }
                     Effect::Close { id, code, reason } => {
@@ -684,7 +699,9 @@ enum Frame {
     Binary,
 }
 
-/// Up to this many UTF-16 units a frame is copied with `as_string` (see `read_frame`).
+/// Up to this many UTF-16 units a text frame is copied by wasm-bindgen's own
+/// JavaScript loop: as the argument of `webSocketText`, or with `as_string`
+/// in `read_frame`. Longer ones go through the native encoder.
 const SHORT_FRAME_UNITS: usize = 256;
 
 /// Copies a text frame into WebAssembly memory with the runtime's native
@@ -747,7 +764,33 @@ impl RoomObject {
             Frame::Oversized => Incoming::Oversized,
             Frame::Binary => Incoming::Binary,
         };
-        match self.inner.handle_frame(WebSocket::from(ws), incoming) {
+        self.settle(self.inner.handle_frame(WebSocket::from(ws), None, now(), incoming))
+    }
+
+    /// `webSocketMessage` for a short text frame (at most
+    /// [`RoomObject::short_frame_units`] UTF-16 units), which is most of them.
+    /// `src/entry.js` hands over what would otherwise take several calls out
+    /// of WebAssembly: the frame as a Rust string (copied by the glue on the
+    /// way in), the peer id written on the socket (`undefined` until
+    /// `peer_id` writes it), and the time. On an idle room each call across
+    /// the boundary is slow, because its code has gone cold (see BENCHMARKS.md).
+    #[wasm_bindgen(js_name = webSocketText)]
+    pub fn web_socket_text(&self, ws: web_sys::WebSocket, text: String, marked: Option<String>, now: f64) -> JsValue {
+        self.settle(self.inner.handle_frame(WebSocket::from(ws), marked, now as u64, Incoming::Text(&text)))
+    }
+
+    /// The longest text frame `src/entry.js` sends to `webSocketText`.
+    #[wasm_bindgen(js_name = shortFrameUnits)]
+    pub fn short_frame_units() -> u32 {
+        SHORT_FRAME_UNITS as u32
+    }
+}
+
+impl RoomObject {
+    /// What the runtime gets back from a frame: nothing, or the promise of the
+    /// async work a change of head count left.
+    fn settle(&self, head_count: Option<HeadCount>) -> JsValue {
+        match head_count {
             None => JsValue::UNDEFINED,
             Some(head_count) => {
                 let inner = self.inner.clone();
@@ -758,7 +801,10 @@ impl RoomObject {
             }
         }
     }
+}
 
+#[wasm_bindgen]
+impl RoomObject {
     #[wasm_bindgen(js_name = webSocketClose)]
     pub async fn web_socket_close(&self, ws: web_sys::WebSocket, code: usize, reason: String, was_clean: bool) -> std::result::Result<JsValue, JsValue> {
         let inner = self.inner.clone();
