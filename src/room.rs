@@ -784,27 +784,7 @@ impl RoomObject {
     pub fn short_frame_units() -> u32 {
         SHORT_FRAME_UNITS as u32
     }
-}
 
-impl RoomObject {
-    /// What the runtime gets back from a frame: nothing, or the promise of the
-    /// async work a change of head count left.
-    fn settle(&self, head_count: Option<HeadCount>) -> JsValue {
-        match head_count {
-            None => JsValue::UNDEFINED,
-            Some(head_count) => {
-                let inner = self.inner.clone();
-                future_to_promise(async move {
-                    inner.on_head_count(head_count).await.map(|()| JsValue::UNDEFINED).map_err(JsValue::from)
-                })
-                .into()
-            }
-        }
-    }
-}
-
-#[wasm_bindgen]
-impl RoomObject {
     #[wasm_bindgen(js_name = webSocketClose)]
     pub async fn web_socket_close(&self, ws: web_sys::WebSocket, code: usize, reason: String, was_clean: bool) -> std::result::Result<JsValue, JsValue> {
         let inner = self.inner.clone();
@@ -823,5 +803,22 @@ impl RoomObject {
         let inner = self.inner.clone();
         let response = inner.alarm().await.map_err(JsValue::from)?;
         Ok(web_sys::Response::from(response).into())
+    }
+}
+
+impl RoomObject {
+    /// What the runtime gets back from a frame: nothing, or the promise of the
+    /// async work a change of head count left.
+    fn settle(&self, head_count: Option<HeadCount>) -> JsValue {
+        match head_count {
+            None => JsValue::UNDEFINED,
+            Some(head_count) => {
+                let inner = self.inner.clone();
+                future_to_promise(async move {
+                    inner.on_head_count(head_count).await.map(|()| JsValue::UNDEFINED).map_err(JsValue::from)
+                })
+                .into()
+            }
+        }
     }
 }
