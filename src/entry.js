@@ -19,48 +19,18 @@
 //
 // Short text frames, most of them, go to `webSocketText` with the frame, the
 // peer id and the time as arguments, so the Rust code need not call back out
-// for each (see that method in src/room.rs). When both are ASCII, as nearly
-// all are, they are written into a fixed buffer in WebAssembly memory first
-// and `webSocketInbox` reads them there: one call into WebAssembly instead of
-// three (a string argument costs an allocation call of its own).
+// for each (see that method in src/room.rs).
 import { DurableObject } from 'cloudflare:workers';
 import worker, { RoomObject as WrappedRoom, LobbyObject } from '../build/index.js';
 
 /** The Rust methods themselves (the wrapper only traps construction of the class). */
-const { webSocketMessage, webSocketText, webSocketInbox } = WrappedRoom.prototype;
+const { webSocketMessage, webSocketText } = WrappedRoom.prototype;
 
-/** Text frames up to this many UTF-16 units go to `webSocketInbox` or `webSocketText`. */
+/** Text frames up to this many UTF-16 units go to `webSocketText`. */
 const SHORT_FRAME_UNITS = WrappedRoom.shortFrameUnits();
-/** The inbox's second part, the peer id, starts here and is at most this long. */
-const PEER_ID_UNITS = WrappedRoom.peerIdUnits();
 
 /** worker-build's record of a crashed instance (set by the `worker` crate's glue). */
-const wasmState = globalThis.__worker_init_state ?? { criticalError: false, instanceId: 0 };
-
-/**
- * The Rust side's inbox (`INBOX` in src/room.rs), as bytes. A view of
- * WebAssembly memory: it is empty after the memory grows, and belongs to the
- * old instance after a reset, so it is fetched again in either case.
- */
-let inbox = null;
-let inboxInstance = -1;
-function inboxView() {
-  if (inbox === null || inbox.byteLength === 0 || inboxInstance !== wasmState.instanceId) {
-    inbox = WrappedRoom.inbox();
-    inboxInstance = wasmState.instanceId;
-  }
-  return inbox;
-}
-
-/** Writes `text` into `view` from `at`, one byte per character; false if it is not all ASCII. */
-function writeAscii(view, text, at) {
-  for (let i = 0; i < text.length; i += 1) {
-    const unit = text.charCodeAt(i);
-    if (unit > 0x7f) return false;
-    view[at + i] = unit;
-  }
-  return true;
-}
+const wasmState = globalThis.__worker_init_state ?? { criticalError: false };
 
 export class RoomObject extends DurableObject {
   constructor(ctx, env) {
@@ -75,15 +45,7 @@ export class RoomObject extends DurableObject {
       // wrote on the socket, and the time in one call, instead of Rust asking
       // for each across the boundary (see `webSocketText` in src/room.rs).
       if (typeof message === 'string' && message.length <= SHORT_FRAME_UNITS) {
-        const peer = ws.__noomPeer;
-        // All ASCII (nearly every frame): written straight into the inbox,
-        // so the call below is the only one into WebAssembly.
-        const view = inboxView();
-        if (writeAscii(view, message, 0)
-          && (peer === undefined || (peer.length <= PEER_ID_UNITS && writeAscii(view, peer, SHORT_FRAME_UNITS)))) {
-          return webSocketInbox.call(this.room, ws, message.length, peer === undefined ? 0 : peer.length, Date.now());
-        }
-        return webSocketText.call(this.room, ws, message, peer, Date.now());
+        return webSocketText.call(this.room, ws, message, ws.__noomPeer, Date.now());
       }
       return webSocketMessage.call(this.room, ws, message);
     } catch (e) {

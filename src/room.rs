@@ -18,7 +18,7 @@ use crate::config::RoomSettings;
 use crate::core::{Attachment, Effect, Incoming, Room};
 use crate::listing::{RoomReport, HEARTBEAT_MS};
 use crate::protocol::{self, ChatEntry};
-use std::cell::{Cell, RefCell, RefMut, UnsafeCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 use worker::wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
@@ -704,30 +704,6 @@ enum Frame {
 /// in `read_frame`. Longer ones go through the native encoder.
 const SHORT_FRAME_UNITS: usize = 256;
 
-/// Where `src/entry.js` writes a short all-ASCII frame (from byte 0) and the
-/// sender's peer id (from byte [`SHORT_FRAME_UNITS`]) before it calls
-/// `webSocketInbox`. A fixed buffer, so handing a frame over is one call
-/// into WebAssembly: passing them as strings costs an allocation call per
-/// string on top (see BENCHMARKS.md).
-struct Inbox(UnsafeCell<[u8; INBOX_BYTES]>);
-const INBOX_BYTES: usize = SHORT_FRAME_UNITS + PEER_ID_LEN;
-// SAFETY: this WebAssembly module runs on one thread, and the buffer is only
-// read at the start of `webSocketInbox`, after the JavaScript side wrote it.
-unsafe impl Sync for Inbox {}
-static INBOX: Inbox = Inbox(UnsafeCell::new([0; INBOX_BYTES]));
-
-/// The frame and peer id `src/entry.js` wrote in [`INBOX`], copied out.
-/// Lengths beyond the buffer's parts are cut to them; the JavaScript side
-/// writes only bytes below 0x80, so both parts are valid UTF-8.
-fn read_inbox(frame_len: usize, id_len: usize) -> (String, Option<String>) {
-    // SAFETY: single-threaded (see `Inbox`), and no reference outlives this call.
-    let bytes = unsafe { &*INBOX.0.get() };
-    let text = |range: std::ops::Range<usize>| std::str::from_utf8(&bytes[range]).unwrap_or_default().to_owned();
-    let frame = text(0..frame_len.min(SHORT_FRAME_UNITS));
-    let id = (id_len > 0).then(|| text(SHORT_FRAME_UNITS..SHORT_FRAME_UNITS + id_len.min(PEER_ID_LEN)));
-    (frame, id)
-}
-
 /// Copies a text frame into WebAssembly memory with the runtime's native
 /// UTF-8 encoder (a frame is at most 3 bytes per UTF-16 unit).
 fn read_frame(message: &JsValue) -> Frame {
@@ -801,29 +777,6 @@ impl RoomObject {
     #[wasm_bindgen(js_name = webSocketText)]
     pub fn web_socket_text(&self, ws: web_sys::WebSocket, text: String, marked: Option<String>, now: f64) -> JsValue {
         self.settle(self.inner.handle_frame(WebSocket::from(ws), marked, now as u64, Incoming::Text(&text)))
-    }
-
-    /// `webSocketText` for a short frame that is all ASCII (most are), handed
-    /// over in [`INBOX`] instead of as string arguments: one call into
-    /// WebAssembly per frame. `id_len` is 0 when the socket has no peer id
-    /// written on it yet.
-    #[wasm_bindgen(js_name = webSocketInbox)]
-    pub fn web_socket_inbox(&self, ws: web_sys::WebSocket, frame_len: u32, id_len: u32, now: f64) -> JsValue {
-        let (text, marked) = read_inbox(frame_len as usize, id_len as usize);
-        self.settle(self.inner.handle_frame(WebSocket::from(ws), marked, now as u64, Incoming::Text(&text)))
-    }
-
-    /// A view of [`INBOX`] for `src/entry.js`. It goes stale (length 0) when
-    /// WebAssembly memory grows; the caller then asks again.
-    pub fn inbox() -> js_sys::Uint8Array {
-        // SAFETY: a view of a static buffer; JavaScript writes it only between calls.
-        unsafe { js_sys::Uint8Array::view_mut_raw(INBOX.0.get().cast::<u8>(), INBOX_BYTES) }
-    }
-
-    /// The longest peer id `src/entry.js` writes in the inbox.
-    #[wasm_bindgen(js_name = peerIdUnits)]
-    pub fn peer_id_units() -> u32 {
-        PEER_ID_LEN as u32
     }
 
     /// The longest text frame `src/entry.js` sends to `webSocketText`.
