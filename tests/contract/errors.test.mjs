@@ -124,6 +124,36 @@ describe('too_large', () => {
   });
 });
 
+describe('too_large counts UTF-8 bytes, not characters', () => {
+  // A frame under the cap in characters can be over it in bytes: "€" is 3 bytes.
+  const padded = (text, bytes) => {
+    const base = JSON.stringify({ type: 'chat', text, pad: '' });
+    const room = bytes - Buffer.byteLength(base);
+    const pad = '€'.repeat(Math.floor(room / 3)) + 'x'.repeat(room % 3);
+    const frame = base.replace('"pad":""', `"pad":"${pad}"`);
+    assert.equal(Buffer.byteLength(frame), bytes);
+    assert.ok(frame.length < 65536 / 2, 'far under the cap in characters');
+    return frame;
+  };
+
+  it('accepts 65536 bytes of mostly three-byte characters', async () => {
+    const [a, b] = await room('big-utf8-ok');
+    a.sendRaw(padded('wide but fine ✓', 65536), { binary: false });
+    const m = await b.next('chat');
+    assert.equal(m.text, 'wide but fine ✓');
+    assert.equal(a.seen('error').length, 0, a.tail());
+  });
+
+  it('answers 65537 bytes of them with too_large, then closes with 1009', async () => {
+    const [a, b, c] = await room('big-utf8', 3);
+    a.sendRaw(padded('too wide', 65537), { binary: false });
+    await a.nextError('too_large');
+    assert.equal((await a.waitClose()).code, 1009);
+    assert.equal(b.seen((m) => m.type === 'chat' && m.text === 'too wide').length, 0);
+    await assertChatReaches(b, [c]);
+  });
+});
+
 describe('rate_limited', () => {
   it('drops the 11th chat of a burst with rate_limited; the bucket refills at 2 per second', async () => {
     const [a, b] = await room('chat-burst');
