@@ -294,6 +294,25 @@ export function runThroughput(server, workload, set) {
   });
 }
 
+/** A seeded pseudo-random generator (mulberry32), so a run's orders can be replayed. */
+let seed = 0x9e3779b9;
+function random() {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** A shuffled copy (Fisher-Yates). */
+function shuffled(list) {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 /**
  * One-way signal latency on otherwise idle servers: `count` signals per
  * server, one at a time, alternating direction, each timed from send to
@@ -305,9 +324,11 @@ export function runThroughput(server, workload, set) {
 export async function signalLatency(entries, count) {
   const results = new Map(entries.map(({ server }) => [server.key, { samples: [], errors: 0 }]));
   for (let i = 0; i < count; i += 1) {
-    // Rotate who goes first, so no server always follows the same one.
-    for (let k = 0; k < entries.length; k += 1) {
-      const { server, pair } = entries[(i + k) % entries.length];
+    // A fresh order every turn. Rotating the same order is not enough: each
+    // server would still nearly always follow the same other one, and a
+    // server runs faster after one that warmed the same runtime code (two
+    // copies of one build came out 2% apart that way).
+    for (const { server, pair } of shuffled(entries)) {
       const [a, b] = pair.rooms[0].members;
       const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
       const mark = `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
