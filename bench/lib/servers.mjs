@@ -2,7 +2,7 @@
 // its own --port, --inspector-port and --persist-to, and a way to read the CPU
 // time its workerd processes have used.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../tests/support/server.mjs';
@@ -45,6 +45,34 @@ export function noomConfig() {
   const file = path.join(RUN_DIR, 'noom.wrangler.toml');
   writeFileSync(file, out.join('\n'));
   return file;
+}
+
+/**
+ * A copy of Noom's current build (build/ and src/entry.js) kept under
+ * bench/.run/builds/<name>, so a later build can be run beside it as a fifth
+ * server (`node bench/ab.mjs --save before`, change, `make build`, then
+ * `node bench/ab.mjs noom,before ...`).
+ */
+export function saveBuild(name) {
+  const dir = path.join(RUN_DIR, 'builds', name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(path.join(dir, 'src'), { recursive: true });
+  cpSync(path.join(ROOT, 'build'), path.join(dir, 'build'), { recursive: true });
+  cpSync(path.join(ROOT, 'src', 'entry.js'), path.join(dir, 'src', 'entry.js'));
+  const config = readFileSync(noomConfig(), 'utf8')
+    .replace(/^(\s*main\s*=\s*)"[^"]+"/m, (_, k) => `${k}${JSON.stringify(path.join(dir, 'src', 'entry.js'))}`);
+  writeFileSync(path.join(dir, 'wrangler.toml'), config);
+}
+
+/** The server specs for these keys: the four of the report, or builds kept with `saveBuild`. */
+export function serverSpecs(keys) {
+  return keys.map((key) => {
+    const known = SERVERS.find((s) => s.key === key);
+    if (known) return known;
+    const config = path.join(RUN_DIR, 'builds', key, 'wrangler.toml');
+    if (!existsSync(config)) throw new Error(`unknown server ${key}: not one of ${SERVERS.map((s) => s.key)} nor a saved build`);
+    return { key, label: `Noom (${key})`, contract: true, config: path.relative(ROOT, config) };
+  });
 }
 
 export { freePort };
