@@ -26,7 +26,7 @@ const option = (name) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const quick = flag('--quick') || process.env.BENCH_QUICK === '1';
-const rounds = Number(option('--rounds') ?? (quick ? 2 : 9));
+const rounds = Number(option('--rounds') ?? (quick ? 2 : 15));
 const only = option('--servers')?.split(',');
 const servers = SERVERS.filter((s) => !only || only.includes(s.key));
 const browser = !flag('--no-browser') && process.env.BENCH_BROWSER !== '0';
