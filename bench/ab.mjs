@@ -8,10 +8,11 @@
 //   node bench/ab.mjs [servers] [workloads] [rounds] [signals per round]
 //   node bench/ab.mjs noom,before fanout-2,signal-4k 30 0
 //
-// Per-round ratios spread widely on this machine (0.6 to 1.6 between two
+// Per-round ratios spread widely on this machine (0.5 to 1.8 between two
 // copies of one build; see BENCHMARKS.md), so a difference of a few percent
 // needs 30 rounds or more. Loopback only; bounded by the round count.
 import { saveBuild, serverSpecs, startServer } from './lib/servers.mjs';
+import { median } from './report.mjs';
 import { closeSet, openRoomSet, runThroughput, signalLatency, throughputWorkloads } from './lib/load.mjs';
 
 const argv = process.argv.slice(2);
@@ -25,7 +26,6 @@ const specs = serverSpecs(serversArg.split(','));
 const workloads = throughputWorkloads(false).filter((w) => workloadsArg.split(',').includes(w.key));
 const rounds = Math.max(1, Math.min(200, Number(roundsArg) || 16));
 const signals = Math.max(0, Math.min(1000, Number(signalsArg) || 0));
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 
 const live = [];
 try {

@@ -18,6 +18,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { RUN_DIR, serverSpecs, startServer } from './lib/servers.mjs';
+import { median } from './report.mjs';
 import { closeSet, openRoomSet, runThroughput, signalLatency, sleep, throughputWorkloads } from './lib/load.mjs';
 
 const [serversArg = 'noom,baseline-js', signalsArg = '300', runsArg = '3'] = process.argv.slice(2);
@@ -31,7 +32,6 @@ if (spawnSync('perf', ['--version']).status !== 0) {
 // x86_64 system call numbers.
 const WAITS = new Set([7, 232, 281]); // poll, epoll_wait, epoll_pwait
 const WRITES = new Set([1, 20, 44, 46]); // write, writev, sendto, sendmsg
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 
 /** Busy time of each wake-up that wrote, per server, from a `perf record` file. */
 function wakeTimes(file, serverOfPid, into) {

@@ -16,7 +16,7 @@ export function percentile(values, p) {
   const v = [...values].sort((a, b) => a - b);
   return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))];
 }
-const median = (values) => {
+export const median = (values) => {
   if (values.length === 0) return NaN;
   const v = [...values].sort((a, b) => a - b);
   const m = Math.floor(v.length / 2);

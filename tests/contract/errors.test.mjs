@@ -97,13 +97,23 @@ describe('bad_message', () => {
   });
 });
 
+/**
+ * A chat frame of exactly `bytes` UTF-8 bytes: the chat plus an unknown
+ * field padded with `unit` characters (and single bytes for what is left).
+ */
+function paddedChat(text, bytes, unit = 'x') {
+  const base = JSON.stringify({ type: 'chat', text, pad: '' });
+  const padBytes = bytes - Buffer.byteLength(base);
+  const width = Buffer.byteLength(unit);
+  const frame = base.replace('"pad":""', `"pad":"${unit.repeat(Math.floor(padBytes / width))}${'x'.repeat(padBytes % width)}"`);
+  assert.equal(Buffer.byteLength(frame), bytes);
+  return frame;
+}
+
 describe('too_large', () => {
   it('accepts a frame of exactly 65536 bytes', async () => {
     const [a, b] = await room('big-ok');
-    const base = JSON.stringify({ type: 'chat', text: 'big but fine', pad: '' });
-    const frame = base.replace('"pad":""', `"pad":"${'x'.repeat(65536 - Buffer.byteLength(base))}"`);
-    assert.equal(Buffer.byteLength(frame), 65536);
-    a.sendRaw(frame, { binary: false });
+    a.sendRaw(paddedChat('big but fine', 65536), { binary: false });
     const m = await b.next('chat');
     assert.equal(m.text, 'big but fine');
     assert.equal(a.seen('error').length, 0, a.tail());
@@ -111,10 +121,7 @@ describe('too_large', () => {
 
   it('answers a frame of 65537 bytes with too_large, then closes with 1009', async () => {
     const [a, b, c] = await room('big', 3);
-    const base = JSON.stringify({ type: 'chat', text: 'too big', pad: '' });
-    const frame = base.replace('"pad":""', `"pad":"${'y'.repeat(65537 - Buffer.byteLength(base))}"`);
-    assert.equal(Buffer.byteLength(frame), 65537);
-    a.sendRaw(frame, { binary: false });
+    a.sendRaw(paddedChat('too big', 65537), { binary: false });
     await a.nextError('too_large');
     const { code } = await a.waitClose();
     assert.equal(code, 1009);
@@ -126,19 +133,15 @@ describe('too_large', () => {
 
 describe('too_large counts UTF-8 bytes, not characters', () => {
   // A frame under the cap in characters can be over it in bytes: "€" is 3 bytes.
-  const padded = (text, bytes) => {
-    const base = JSON.stringify({ type: 'chat', text, pad: '' });
-    const room = bytes - Buffer.byteLength(base);
-    const pad = '€'.repeat(Math.floor(room / 3)) + 'x'.repeat(room % 3);
-    const frame = base.replace('"pad":""', `"pad":"${pad}"`);
-    assert.equal(Buffer.byteLength(frame), bytes);
+  const wide = (text, bytes) => {
+    const frame = paddedChat(text, bytes, '€');
     assert.ok(frame.length < 65536 / 2, 'far under the cap in characters');
     return frame;
   };
 
   it('accepts 65536 bytes of mostly three-byte characters', async () => {
     const [a, b] = await room('big-utf8-ok');
-    a.sendRaw(padded('wide but fine ✓', 65536), { binary: false });
+    a.sendRaw(wide('wide but fine ✓', 65536), { binary: false });
     const m = await b.next('chat');
     assert.equal(m.text, 'wide but fine ✓');
     assert.equal(a.seen('error').length, 0, a.tail());
@@ -146,7 +149,7 @@ describe('too_large counts UTF-8 bytes, not characters', () => {
 
   it('answers 65537 bytes of them with too_large, then closes with 1009', async () => {
     const [a, b, c] = await room('big-utf8', 3);
-    a.sendRaw(padded('too wide', 65537), { binary: false });
+    a.sendRaw(wide('too wide', 65537), { binary: false });
     await a.nextError('too_large');
     assert.equal((await a.waitClose()).code, 1009);
     assert.equal(b.seen((m) => m.type === 'chat' && m.text === 'too wide').length, 0);
