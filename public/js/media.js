@@ -107,17 +107,40 @@ export async function openScreen() {
 
 // ---- audio levels --------------------------------------------------------
 //
-// One AudioContext for the page and one timer for every meter. Browsers start
-// the context suspended until the person clicks or types, so it is resumed on
-// the first gesture.
+// One timer reads every meter ten times a second. Where a level comes from:
+// - someone else's: from their RTP packets. Their browser writes each packet's
+//   loudness into a header (RFC 6464) and our receiver's
+//   `getSynchronizationSources()` hands it over, with no audio work here;
+// - your own, in a call: from an audio sender's `media-source` stats, which the
+//   browser keeps anyway;
+// - your own with no call to read from (the pre-join screen, alone in a room):
+//   a Web Audio analyser. A running AudioContext keeps an audio thread busy
+//   hundreds of times a second; with one analyser per person, four people on
+//   one small machine spent about a fifth of the call's CPU on meters. So the
+//   context exists only while an analyser does, and closes after the last one.
+// Browsers start an AudioContext suspended until the person clicks or types,
+// so it is resumed on the first gesture.
 
-const levels = { context: null, meters: new Set(), timer: 0 };
+const levels = { context: null, analysers: 0, gestureHooked: false, meters: new Set(), timer: 0 };
+
+/**
+ * About ten readings a second, at slightly uneven gaps: a level read at one
+ * instant (a packet's header) could otherwise keep missing a sound that
+ * repeats in step with the timer.
+ */
+const nextTickMs = () => 70 + Math.random() * 60;
+
+/** Loudness 0..1 from an RMS level relative to full scale (speech sits near 0.05-0.2). */
+const loudness = (rms) => Math.min(1, rms * 4);
 
 function audioContext() {
   if (!levels.context) {
     const Context = window.AudioContext || window.webkitAudioContext;
     if (!Context) return null;
     levels.context = new Context();
+  }
+  if (!levels.gestureHooked) {
+    levels.gestureHooked = true;
     const resume = () => { levels.context?.resume().catch(() => {}); };
     window.addEventListener('pointerdown', resume, { capture: true });
     window.addEventListener('keydown', resume, { capture: true });
@@ -126,11 +149,41 @@ function audioContext() {
 }
 
 function tick() {
-  for (const meter of levels.meters) meter.read();
+  levels.timer = setTimeout(tick, nextTickMs());
+  for (const meter of levels.meters) {
+    if (meter.reading) continue; // a stats read still out: skip a beat, never pile up
+    const level = meter.read();
+    if (typeof level === 'number') {
+      meter.onLevel(level);
+      continue;
+    }
+    meter.reading = true;
+    level.then((value) => { if (levels.meters.has(meter)) meter.onLevel(value); }, () => {})
+      .finally(() => { meter.reading = false; });
+  }
 }
 
 /**
- * Calls `onLevel(0..1)` about ten times a second with the loudness of `track`.
+ * Puts `read` (a level 0..1, or a promise of one) on the shared timer and hands
+ * each reading to `onLevel`. Returns a stop function (safe to call twice).
+ */
+function addMeter(read, onLevel) {
+  const meter = { read, onLevel, reading: false };
+  levels.meters.add(meter);
+  if (!levels.timer) levels.timer = setTimeout(tick, nextTickMs());
+  return () => {
+    if (!levels.meters.delete(meter)) return false;
+    if (levels.meters.size === 0) {
+      clearTimeout(levels.timer);
+      levels.timer = 0;
+    }
+    return true;
+  };
+}
+
+/**
+ * Calls `onLevel(0..1)` about ten times a second with the loudness of a local
+ * `track`, measured by a Web Audio analyser.
  * @returns {() => void} stops the meter
  */
 export function watchLevel(track, onLevel) {
@@ -140,26 +193,57 @@ export function watchLevel(track, onLevel) {
   const analyser = context.createAnalyser();
   analyser.fftSize = 512;
   source.connect(analyser);
+  levels.analysers += 1;
   const samples = new Uint8Array(analyser.fftSize);
-  const meter = {
-    read() {
-      analyser.getByteTimeDomainData(samples);
-      let sum = 0;
-      for (const s of samples) sum += (s - 128) * (s - 128);
-      const rms = Math.sqrt(sum / samples.length) / 128;
-      onLevel(track.enabled ? Math.min(1, rms * 4) : 0);
-    },
-  };
-  levels.meters.add(meter);
-  if (!levels.timer) levels.timer = setInterval(tick, 100);
+  const stopMeter = addMeter(() => {
+    analyser.getByteTimeDomainData(samples);
+    let sum = 0;
+    for (const s of samples) sum += (s - 128) * (s - 128);
+    return track.enabled ? loudness(Math.sqrt(sum / samples.length) / 128) : 0;
+  }, onLevel);
   return () => {
-    levels.meters.delete(meter);
+    if (!stopMeter()) return;
     source.disconnect();
-    if (levels.meters.size === 0) {
-      clearInterval(levels.timer);
-      levels.timer = 0;
+    levels.analysers -= 1;
+    if (levels.analysers === 0 && levels.context) {
+      levels.context.close().catch(() => {});
+      levels.context = null;
     }
   };
+}
+
+/**
+ * Calls `onLevel(0..1)` about ten times a second with the loudness of what
+ * `receiver` (an audio RTCRtpReceiver) is receiving, from the packets' own
+ * level headers. Silence when nothing arrived lately.
+ * @returns {() => void} stops the meter
+ */
+export function watchReceiverLevel(receiver, onLevel) {
+  if (!receiver?.getSynchronizationSources) return () => {};
+  return addMeter(() => {
+    const [source] = receiver.getSynchronizationSources();
+    return loudness(source?.audioLevel ?? 0);
+  }, onLevel);
+}
+
+/**
+ * Calls `onLevel(0..1)` about ten times a second with the loudness of what an
+ * audio sender is sending, from its `media-source` stats. `sender` is a
+ * function, so a sender that does not exist yet (an answer still to come)
+ * reads as silence until it does.
+ * @param {() => RTCRtpSender|null} sender
+ * @returns {() => void} stops the meter
+ */
+export function watchSenderLevel(sender, onLevel) {
+  return addMeter(async () => {
+    const current = sender();
+    if (!current?.track) return 0;
+    for (const report of (await current.getStats()).values()) {
+      // A peak level (held, then decaying), about four times speech's RMS.
+      if (report.type === 'media-source' && report.kind === 'audio') return loudness((report.audioLevel ?? 0) / 4);
+    }
+    return 0;
+  }, onLevel);
 }
 
 /** Stops a track if there is one. */

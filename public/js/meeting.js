@@ -9,7 +9,9 @@
 import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
 import { createPeerLink, videoLimitsFor } from './peers.js';
-import { openTrack, openScreen, listDevices, watchLevel, describeMediaError } from './media.js';
+import {
+  openTrack, openScreen, listDevices, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
+} from './media.js';
 import { createChat } from './chat.js';
 import { createTile, updateGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
 
@@ -87,6 +89,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     local: { audio, video, screen: null, micOn: Boolean(audio) && micOn, hand: false },
     preferred: { audio: audio?.getSettings().deviceId, video: video?.getSettings().deviceId },
     stopSelfLevel: () => {},
+    /** What the self level is read from now: a peer (its audio sender) or the mic track. */
+    selfLevelSource: null,
     selfVideoTrack: undefined,
     iceServers: [],
     signaling: null,
@@ -185,9 +189,23 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     for (const { link } of call.peers.values()) link.setVideoLimits(limits);
   }
 
+  /**
+   * Your own speaking level: read from the first peer's audio sender while
+   * anyone else is in the call, from an analyser on the mic when alone (see
+   * media.js for why). Called whenever the peers or the mic change; it only
+   * switches when the source does.
+   */
   function watchSelfLevel() {
+    if (call.ended || call.selfId === null) return;
+    const [peer] = call.peers.values();
+    const source = peer ?? call.local.audio;
+    if (source === call.selfLevelSource) return;
     call.stopSelfLevel();
-    call.stopSelfLevel = watchLevel(call.local.audio, (level) => selfTile.setLevel(call.local.micOn ? level : 0));
+    call.selfLevelSource = source;
+    const onLevel = (level) => selfTile.setLevel(call.local.micOn ? level : 0);
+    call.stopSelfLevel = peer
+      ? watchSenderLevel(() => peer.link.sender('audio'), onLevel)
+      : watchLevel(call.local.audio, onLevel);
   }
 
   // ---- peers ---------------------------------------------------------------
@@ -218,6 +236,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       onConnectionState: (state) => peer.tile.setConnection(state),
     });
     call.peers.set(info.id, peer);
+    watchSelfLevel();
     ui.grid.append(peer.tile.root);
     applyVideoLimits();
     if (offer) peer.link.start();
@@ -234,13 +253,14 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     }
     peer.tile.setAudioStream(stream).then((played) => { if (!played) show(ui.soundBlocked, true); });
     peer.stopLevel();
-    peer.stopLevel = watchLevel(track, (level) => peer.tile.setLevel(peer.info.audio ? level : 0));
+    peer.stopLevel = watchReceiverLevel(peer.link.receiver('audio'), (level) => peer.tile.setLevel(peer.info.audio ? level : 0));
   }
 
   function removePeer(id) {
     const peer = call.peers.get(id);
     if (!peer) return null;
     call.peers.delete(id);
+    watchSelfLevel();
     peer.stopLevel();
     peer.link.close();
     peer.tile.remove();
@@ -258,6 +278,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function onWelcome(msg) {
     const reconnect = call.selfId !== null;
+    call.selfId = null; // the old call goes without switching the self level on the way
     removeAllPeers();
     call.selfId = msg.id;
     selfTile.setId(msg.id);
@@ -266,6 +287,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     for (const info of Array.isArray(msg.peers) ? msg.peers : []) {
       if (info?.id && info.id !== msg.id) addPeer(info, { offer: true });
     }
+    watchSelfLevel();
     // `join` carries audio and video only; the rest follows as a state frame.
     if (call.local.hand || call.local.screen) sendState();
     setStatus('connected');
@@ -515,6 +537,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     }
     removeAllPeers();
     call.stopSelfLevel();
+    call.selfLevelSource = null;
     for (const track of [call.local.audio, call.local.video, call.local.screen]) track?.stop();
     call.local.audio = call.local.video = call.local.screen = null;
     selfTile.remove();
@@ -563,7 +586,6 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   show(ui.countBox, true);
   renderSelf();
   renderCount();
-  watchSelfLevel();
   setStatus('connecting');
   for (const notice of notices) toast(ui.toasts, notice, 8000);
 

@@ -202,6 +202,11 @@ export function createPeerLink({ selfId, peerId, iceServers, localTracks, sendSi
       return senders.video?.getParameters().encodings?.[0] ?? null;
     },
 
+    /** The sender of one kind, once there is one (for levels and stats). */
+    sender(kind) {
+      return senders[kind];
+    },
+
     /** The receiver of one kind, for levels and stats. */
     receiver(kind) {
       return pc.getReceivers().find((r) => r.track.kind === kind) ?? null;

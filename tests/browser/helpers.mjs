@@ -26,10 +26,48 @@ export function launchBrowser() {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
+/** Runs first in every test page: keeps each AudioContext the page makes, so a test can count the open ones. */
+function keepAudioContexts() {
+  const Native = window.AudioContext;
+  if (!Native) return;
+  window.__audioContexts = [];
+  window.AudioContext = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__audioContexts.push(this);
+    }
+  };
+}
+
+/** How many AudioContexts the page has made and not closed. */
+export function openAudioContexts(page) {
+  return page.evaluate(() => (window.__audioContexts ?? []).filter((c) => c.state !== 'closed').length);
+}
+
+/**
+ * Whether the speaking ring shows on a tile at any moment within `ms`
+ * (`peerId` null: the self tile). Chromium's fake microphone beeps twice a
+ * second, so a working meter lights the ring several times in a few seconds.
+ */
+export function speakingSeen(page, peerId, ms) {
+  return page.evaluate(([id, duration]) => new Promise((resolve) => {
+    const selector = id === null ? '[data-testid="tile"][data-self]' : `[data-testid="tile"][data-peer-id="${id}"]`;
+    const until = performance.now() + duration;
+    const timer = setInterval(() => {
+      const lit = document.querySelector(selector)?.classList.contains('speaking');
+      if (lit || performance.now() > until) {
+        clearInterval(timer);
+        resolve(Boolean(lit));
+      }
+    }, 20);
+  }), [peerId, ms]);
+}
+
 /** A fresh context (own storage, own camera) and page, as a separate person would have. */
 export async function newPerson(browser, baseUrl) {
   const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 720 } });
   await context.grantPermissions(['camera', 'microphone']);
+  await context.addInitScript(keepAudioContexts);
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import {
   launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, remoteTileIds, waitRemoteVideosPlaying,
-  waitTileAttr, waitChat, closeAll, videoLimits,
+  waitTileAttr, waitChat, closeAll, videoLimits, speakingSeen, openAudioContexts,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT = 60_000;
@@ -32,8 +32,11 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
 
   it('both see the other one\'s video playing', { timeout: TEST_TIMEOUT }, async () => {
     ann = await joinRoom(browser, server.url, 'duo', 'Ann');
-    bob = await joinRoom(browser, server.url, 'duo', 'Bob');
     annId = await waitJoined(ann.page);
+    // Alone, Ann's own level comes from an analyser on her microphone.
+    assert.equal(await speakingSeen(ann.page, null, 6000), true, 'alone: the self tile never lit up');
+    assert.equal(await openAudioContexts(ann.page), 1);
+    bob = await joinRoom(browser, server.url, 'duo', 'Bob');
     bobId = await waitJoined(bob.page);
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
     assert.deepEqual(await remoteTileIds(ann.page), [bobId]);
@@ -96,6 +99,24 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitTileAttr(ann.page, bobId, 'data-audio', 'false');
     await bob.page.keyboard.press('Control+d');
     await waitTileAttr(ann.page, bobId, 'data-audio', 'true');
+  });
+
+  it('the speaking ring follows the sound, with no audio graph running in a call', { timeout: TEST_TIMEOUT }, async () => {
+    // In a call, levels come from the packets' level headers (the others) and
+    // the audio sender's stats (oneself), so neither page keeps an AudioContext.
+    assert.equal(await speakingSeen(bob.page, annId, 6000), true, 'Bob never saw Ann speak');
+    assert.equal(await speakingSeen(ann.page, bobId, 6000), true, 'Ann never saw Bob speak');
+    assert.equal(await speakingSeen(ann.page, null, 6000), true, 'Ann\'s own tile never lit up');
+    assert.equal(await openAudioContexts(ann.page), 0);
+    assert.equal(await openAudioContexts(bob.page), 0);
+
+    await ann.page.getByTestId('mute').click();
+    await waitTileAttr(bob.page, annId, 'data-audio', 'false');
+    assert.equal(await speakingSeen(bob.page, annId, 2000), false, 'muted, but Bob still saw Ann speak');
+    assert.equal(await speakingSeen(ann.page, null, 2000), false, 'muted, but Ann\'s own tile lit up');
+    await ann.page.getByTestId('mute').click();
+    await waitTileAttr(bob.page, annId, 'data-audio', 'true');
+    assert.equal(await speakingSeen(bob.page, annId, 6000), true, 'unmuted, but Bob never saw Ann speak');
   });
 
   it('screen sharing replaces the video and ends cleanly', { timeout: TEST_TIMEOUT }, async () => {
