@@ -115,9 +115,11 @@ export async function openScreen() {
 //   browser keeps anyway;
 // - your own with no call to read from (the pre-join screen, alone in a room):
 //   a Web Audio analyser. A running AudioContext keeps an audio thread busy
-//   hundreds of times a second; with one analyser per person, four people on
-//   one small machine spent about a fifth of the call's CPU on meters. So the
+//   hundreds of times a second, and each analyser adds its own work; so the
 //   context exists only while an analyser does, and closes after the last one.
+// In a call of three on one small machine, the analysers, their context and
+// the ring's repaints (see room.css) took about a fifth of the call's CPU
+// (bench/notes.md).
 // Browsers start an AudioContext suspended until the person clicks or types,
 // so it is resumed on the first gesture.
 
@@ -187,8 +189,8 @@ function addMeter(read, onLevel) {
  * @returns {() => void} stops the meter
  */
 export function watchLevel(track, onLevel) {
-  const context = audioContext();
-  if (!context || !track) return () => {};
+  const context = track ? audioContext() : null;
+  if (!context) return () => {};
   const source = context.createMediaStreamSource(new MediaStream([track]));
   const analyser = context.createAnalyser();
   analyser.fftSize = 512;
