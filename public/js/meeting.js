@@ -260,7 +260,6 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     const peer = call.peers.get(id);
     if (!peer) return null;
     call.peers.delete(id);
-    watchSelfLevel();
     peer.stopLevel();
     peer.link.close();
     peer.tile.remove();
@@ -278,7 +277,6 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function onWelcome(msg) {
     const reconnect = call.selfId !== null;
-    call.selfId = null; // the old call goes without switching the self level on the way
     removeAllPeers();
     call.selfId = msg.id;
     selfTile.setId(msg.id);
@@ -328,6 +326,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         break;
       case 'left': {
         const peer = removePeer(msg.id);
+        watchSelfLevel();
         if (peer) toast(ui.toasts, `${peer.info.name} left`);
         break;
       }

@@ -26,6 +26,9 @@ export function launchBrowser() {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
+/** The CSS selector of the remote tile of `peerId`. */
+const tileSelector = (peerId) => `[data-testid="tile"][data-peer-id="${peerId}"]`;
+
 /** Runs first in every test page: keeps each AudioContext the page makes, so a test can count the open ones. */
 function keepAudioContexts() {
   const Native = window.AudioContext;
@@ -50,8 +53,8 @@ export function openAudioContexts(page) {
  * second, so a working meter lights the ring several times in a few seconds.
  */
 export function speakingSeen(page, peerId, ms) {
-  return page.evaluate(([id, duration]) => new Promise((resolve) => {
-    const selector = id === null ? '[data-testid="tile"][data-self]' : `[data-testid="tile"][data-peer-id="${id}"]`;
+  const selector = peerId === null ? '[data-testid="tile"][data-self]' : tileSelector(peerId);
+  return page.evaluate(([selector, duration]) => new Promise((resolve) => {
     const until = performance.now() + duration;
     const timer = setInterval(() => {
       const lit = document.querySelector(selector)?.classList.contains('speaking');
@@ -60,7 +63,7 @@ export function speakingSeen(page, peerId, ms) {
         resolve(Boolean(lit));
       }
     }, 20);
-  }), [peerId, ms]);
+  }), [selector, ms]);
 }
 
 /** A fresh context (own storage, own camera) and page, as a separate person would have. */
@@ -121,10 +124,8 @@ function currentTimes(page) {
 
 /** Waits until the remote tile of `peerId` has `attr` equal to `value`. */
 export function waitTileAttr(page, peerId, attr, value, timeout = 10_000) {
-  return page.waitForFunction(([id, a, v]) => {
-    const tile = document.querySelector(`[data-testid="tile"][data-peer-id="${id}"]`);
-    return tile?.getAttribute(a) === v;
-  }, [peerId, attr, value], { timeout, polling: 100 });
+  return page.waitForFunction(([selector, a, v]) => document.querySelector(selector)?.getAttribute(a) === v,
+    [tileSelector(peerId), attr, value], { timeout, polling: 100 });
 }
 
 /** Waits until the chat log contains `text`. */

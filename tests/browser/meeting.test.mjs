@@ -177,6 +177,9 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await ann.page.waitForFunction(() =>
       document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 0, null, { timeout: 10_000 });
     assert.equal(await ann.page.getByTestId('participant-count').textContent(), '1');
+    // Alone again, Ann's own level goes back to an analyser on her microphone.
+    assert.equal(await speakingSeen(ann.page, null, 6000), true, 'alone again: the self tile never lit up');
+    assert.equal(await openAudioContexts(ann.page), 1);
     assert.equal(await bob.page.locator('[data-testid="tile"]').count(), 0);
     await bob.page.getByText('You left the meeting').waitFor({ timeout: 5000 });
   });
