@@ -39,6 +39,12 @@ pub enum Incoming<'a> {
 pub enum Effect {
     /// Send this text frame to that connection. A broadcast shares one `Rc<str>`.
     Send { to: PeerId, frame: Rc<str> },
+    /// Send `to` a `signal` from `from` whose `data` is the bytes `data` of the
+    /// frame being handled, exactly as the sender wrote them: the frame is
+    /// [`protocol::signal_frame`]`(from, &frame[data])`. A separate effect so
+    /// the glue can assemble it from the runtime's own copy of the incoming
+    /// frame instead of copying it out of WebAssembly (see src/room.rs).
+    Forward { to: PeerId, from: PeerId, data: std::ops::Range<usize> },
     /// Close that connection. The core has already forgotten it.
     Close { id: PeerId, code: u16, reason: &'static str },
     /// Append this entry to the stored history.
@@ -47,6 +53,21 @@ pub enum Effect {
     SaveAttachment(PeerId),
     /// The number of joined peers changed (publish it to the lobby).
     HeadCount { peers: usize, public: bool },
+}
+
+impl Effect {
+    /// This effect with an [`Effect::Forward`] made into the [`Effect::Send`]
+    /// it stands for, given `frame`, the frame that was being handled. Every
+    /// other effect is returned as it is.
+    pub fn into_send(self, frame: &str) -> Effect {
+        match self {
+            Effect::Forward { to, from, data } => {
+                let data = frame.get(data).unwrap_or("null");
+                Effect::Send { to, frame: protocol::signal_frame_text(&from, data).into() }
+            }
+            other => other,
+        }
+    }
 }
 
 /// One open connection: joined or still waiting to join.
@@ -212,7 +233,7 @@ impl Room {
                 return out;
             }
         };
-        let result = parse_client_frame(text).and_then(|message| self.apply(now, index, message, &mut out));
+        let result = parse_client_frame(text).and_then(|message| self.apply(now, index, text, message, &mut out));
         if let Err(error) = result {
             send_error(&mut out, from, error);
             if let Some(code) = error.close_code() {
@@ -223,7 +244,7 @@ impl Room {
     }
 
     /// Carries out one valid message from the connection at `index`.
-    fn apply(&mut self, now: u64, index: usize, message: ClientMessage<'_>, out: &mut Vec<Effect>) -> Result<(), ProtocolError> {
+    fn apply(&mut self, now: u64, index: usize, frame: &str, message: ClientMessage<'_>, out: &mut Vec<Effect>) -> Result<(), ProtocolError> {
         let from = self.connections[index].id.clone();
         let joined = self.connections[index].peer.is_some();
         match message {
@@ -281,7 +302,10 @@ impl Room {
                 if !self.connections.iter().any(|c| c.id == to && c.peer.is_some()) {
                     return Err(ProtocolError::UnknownPeer);
                 }
-                out.push(Effect::Send { to, frame: signal_frame(&from, data).into() });
+                match protocol::span_in(frame, data.get()) {
+                    Some(data) => out.push(Effect::Forward { to, from, data }),
+                    None => out.push(Effect::Send { to, frame: signal_frame(&from, data).into() }),
+                }
             }
             ClientMessage::State(patch) => {
                 let Some(peer) = self.connections[index].peer.as_mut() else {
@@ -338,8 +362,9 @@ mod tests {
         Room::new("test-room", DEFAULT_MAX_PEERS, Vec::new())
     }
 
+    /// What the room does with one text frame; a forwarded signal as the frame sent.
     fn text(room: &mut Room, now: u64, from: &str, frame: &str) -> Vec<Effect> {
-        room.receive(now, from, Incoming::Text(frame))
+        room.receive(now, from, Incoming::Text(frame)).into_iter().map(|e| e.into_send(frame)).collect()
     }
 
     /// Frames sent to `to`, parsed.
@@ -528,15 +553,20 @@ mod tests {
         join(&mut r, "aaaaaaaa", "Ann");
         join(&mut r, "bbbbbbbb", "Bob");
         join(&mut r, "cccccccc", "Cy");
-        let out = text(&mut r, T0, "aaaaaaaa", r#"{"type":"signal","to":"bbbbbbbb","data":{"sdp":"v=0","x":[1.50]}}"#);
+        let frame = r#"{"type":"signal","to":"bbbbbbbb", "data" : {"sdp":"v=0","x":[1.50]} ,"y":1}"#;
+        let out = r.receive(T0, "aaaaaaaa", Incoming::Text(frame));
         assert_eq!(out.len(), 1);
         match &out[0] {
-            Effect::Send { to, frame } => {
-                assert_eq!(to, "bbbbbbbb");
-                assert_eq!(&**frame, r#"{"type":"signal","from":"aaaaaaaa","data":{"sdp":"v=0","x":[1.50]}}"#);
+            // Forwarded as a part of the frame: the glue need not rebuild it.
+            Effect::Forward { to, from, data } => {
+                assert_eq!((to.as_str(), from.as_str()), ("bbbbbbbb", "aaaaaaaa"));
+                assert_eq!(&frame[data.clone()], r#"{"sdp":"v=0","x":[1.50]}"#);
             }
             other => panic!("{other:?}"),
         }
+        let sent = out[0].clone().into_send(frame);
+        let expected = r#"{"type":"signal","from":"aaaaaaaa","data":{"sdp":"v=0","x":[1.50]}}"#;
+        assert_eq!(sent, Effect::Send { to: "bbbbbbbb".into(), frame: expected.into() });
     }
 
     #[test]

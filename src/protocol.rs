@@ -382,16 +382,35 @@ pub fn chat_frame(entry: &ChatEntry) -> String {
     out
 }
 
+/// Where `part`, a slice borrowed from `frame` (as the parser's `&RawValue`s
+/// are), lies in it, as byte offsets; `None` if it is not a part of `frame`.
+pub fn span_in(frame: &str, part: &str) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(frame.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= frame.len()).then_some(start..end)
+}
+
 /// `{"type":"signal","from":"...","data":<as the sender wrote it>}`: one
 /// allocation and a copy of `data`, which is already valid JSON.
 pub fn signal_frame(from: &str, data: &RawValue) -> String {
-    let data = data.get();
-    let mut out = String::with_capacity(40 + from.len() + data.len());
+    signal_frame_text(from, data.get())
+}
+
+/// [`signal_frame`] for `data` already known to be valid JSON.
+pub fn signal_frame_text(from: &str, data: &str) -> String {
+    let mut out = signal_head(from);
+    out.reserve(data.len() + 1);
+    out.push_str(data);
+    out.push('}');
+    out
+}
+
+/// A signal frame up to its `data`: `{"type":"signal","from":"...","data":`.
+pub fn signal_head(from: &str) -> String {
+    let mut out = String::with_capacity(40 + from.len());
     out.push_str(r#"{"type":"signal","from":"#);
     push_json_string(&mut out, from);
     out.push_str(r#","data":"#);
-    out.push_str(data);
-    out.push('}');
     out
 }
 
@@ -480,6 +499,27 @@ mod tests {
 
     fn parse(frame: &str) -> Result<ClientMessage<'_>, ProtocolError> {
         parse_client_frame(frame)
+    }
+
+    #[test]
+    fn span_in_finds_a_borrowed_part_and_nothing_else() {
+        let frame = r#"{"type":"signal","to":"b","data":[1, 2]}"#;
+        let Ok(ClientMessage::Signal { data, .. }) = parse(frame) else { panic!() };
+        let span = span_in(frame, data.get()).unwrap();
+        assert_eq!(&frame[span], "[1, 2]");
+        assert_eq!(span_in(frame, &frame[3..3]), Some(3..3));
+        assert_eq!(span_in(frame, frame), Some(0..frame.len()));
+        // Equal text elsewhere is not a part of the frame.
+        let elsewhere = String::from("[1, 2]");
+        assert_eq!(span_in(frame, &elsewhere), None);
+    }
+
+    #[test]
+    fn signal_frame_is_head_data_brace() {
+        let data = RawValue::from_string(r#"{"a": 1.50}"#.into()).unwrap();
+        assert_eq!(signal_frame("ab-C_9xy", &data), r#"{"type":"signal","from":"ab-C_9xy","data":{"a": 1.50}}"#);
+        assert_eq!(signal_head("ab-C_9xy"), r#"{"type":"signal","from":"ab-C_9xy","data":"#);
+        assert_eq!(signal_frame_text("ab-C_9xy", "null"), format!("{}null}}", signal_head("ab-C_9xy")));
     }
 
     #[test]

@@ -59,6 +59,17 @@ extern "C" {
     fn marked_peer(this: &MarkedSocket) -> Option<String>;
     #[wasm_bindgen(method, setter = __noomPeer)]
     fn mark_peer(this: &MarkedSocket, id: &str);
+    /// The start of every `signal` frame from this socket, up to its `data`.
+    #[wasm_bindgen(method, setter = __noomSignalHead)]
+    fn mark_signal_head(this: &MarkedSocket, head: &str);
+
+    /// `src/entry.js`'s forwarder for [`Effect::Forward`]: sends `to` the
+    /// signal head written on the socket the frame came from, then UTF-16
+    /// units `start..end` of the frame, then `}`, all from strings already in
+    /// JavaScript. False, having sent nothing, if entry.js is not holding the
+    /// frame and its socket (a frame that came another way).
+    #[wasm_bindgen(js_name = __noomForwardSignal)]
+    fn forward_signal(to: &JsValue, start: u32, end: u32) -> bool;
 
     /// The runtime's `ctx.storage.sql`, for the one statement run per chat
     /// message: bound directly, four arguments, no array of converted values.
@@ -288,17 +299,15 @@ impl RoomInner {
 
     /// One frame from a socket, handled synchronously: parse, apply the rules,
     /// send. Only a change of head count leaves async work, returned to the caller.
-    /// `marked` is the peer id already read off the socket (see `peer_id`), if
-    /// the caller has it.
-    fn handle_frame(&self, ws: WebSocket, marked: Option<String>, now: u64, incoming: Incoming<'_>) -> Option<HeadCount> {
-        let id = match marked {
-            Some(id) => id,
-            None => self.peer_id(&ws)?,
-        };
+    /// `id` is the sending peer's; `ws` its socket, if the caller has it,
+    /// needed only to adopt a peer the room does not know ([`NeedSocket`]
+    /// otherwise, with nothing done).
+    fn handle_frame(&self, ws: Option<WebSocket>, id: String, now: u64, incoming: Incoming<'_>) -> Result<Option<HeadCount>, NeedSocket> {
         let effects = {
             let mut live = self.live(None);
             if !live.room.has_connection(&id) {
                 // Accepted before a restart of this object but not in its attachments: adopt it.
+                let ws = ws.ok_or(NeedSocket)?;
                 live.room.connect(id.clone(), now);
                 live.sockets.insert(id.clone(), ws);
             }
@@ -308,7 +317,11 @@ impl RoomInner {
             }
             live.room.receive(now, &id, incoming)
         };
-        self.carry_out_now(effects)
+        let frame = match incoming {
+            Incoming::Text(text) => Some(text),
+            _ => None,
+        };
+        Ok(self.carry_out_now(effects, frame))
     }
 
     async fn websocket_close(&self, ws: WebSocket, _code: usize, _reason: String, _was_clean: bool) -> Result<()> {
@@ -391,7 +404,7 @@ impl RoomInner {
 
     /// Carries out what the core decided, then publishes a changed head count.
     async fn carry_out(&self, effects: Vec<Effect>) -> Result<()> {
-        match self.carry_out_now(effects) {
+        match self.carry_out_now(effects, None) {
             Some(head_count) => self.on_head_count(head_count).await,
             None => Ok(()),
         }
@@ -400,7 +413,8 @@ impl RoomInner {
     /// Carries out the effects that need no waiting, in order: frames, closes,
     /// storage writes (SQLite calls are synchronous). Returns the head count
     /// to publish, if it changed.
-    fn carry_out_now(&self, effects: Vec<Effect>) -> Option<HeadCount> {
+    /// `frame` is the text frame being handled, if any (for [`Effect::Forward`]).
+    fn carry_out_now(&self, effects: Vec<Effect>, frame: Option<&str>) -> Option<HeadCount> {
         let mut head_count = None;
         // A broadcast is one `Rc<str>` sent to several peers: turn it into a
         // JavaScript string once, not once per recipient.
@@ -426,6 +440,18 @@ impl RoomInner {
                         if let Some((_, text)) = &outgoing {
                             let _ = socket.send(text);
                         }
+                    }
+                    Effect::Forward { to, from, data } => {
+                        let Some(ws) = live.sockets.get(&to) else { continue };
+                        let Some(frame) = frame else { continue };
+                        // In an ASCII frame, byte offsets are also UTF-16 offsets
+                        // into the runtime's own copy of it: slice that, and no
+                        // frame is built here or decoded out of WebAssembly.
+                        if frame.is_ascii() && forward_signal(ws.as_ref(), data.start as u32, data.end as u32) {
+                            continue;
+                        }
+                        let Some(data) = frame.get(data) else { continue };
+                        let _ = raw_socket::<OutgoingSocket>(ws).send_str(&protocol::signal_frame_text(&from, data));
                     }
                     Effect::Close { id, code, reason } => {
                         if let Some(ws) = live.forget_socket(&id) {
@@ -573,6 +599,7 @@ impl RoomInner {
         }
         let id = self.state.get_tags(ws).into_iter().next()?;
         marked.mark_peer(&id);
+        marked.mark_signal_head(&protocol::signal_head(&id));
         Some(id)
     }
 
@@ -690,6 +717,10 @@ thread_local! {
     static ENCODER: TextEncoder = TextEncoder::new();
 }
 
+/// A frame from a peer the room does not know, handed over without its
+/// socket, which the room needs to adopt it (see `webSocketText`).
+struct NeedSocket;
+
 /// What a socket delivered, as far as the room cares.
 enum Frame {
     Text(String),
@@ -758,25 +789,35 @@ impl RoomObject {
     /// Synchronous on purpose (see above).
     #[wasm_bindgen(js_name = webSocketMessage)]
     pub fn web_socket_message(&self, ws: web_sys::WebSocket, message: JsValue) -> JsValue {
+        let ws = WebSocket::from(ws);
+        let Some(id) = self.inner.peer_id(&ws) else { return JsValue::UNDEFINED };
         let frame = read_frame(&message);
         let incoming = match &frame {
             Frame::Text(text) => Incoming::Text(text),
             Frame::Oversized => Incoming::Oversized,
             Frame::Binary => Incoming::Binary,
         };
-        self.settle(self.inner.handle_frame(WebSocket::from(ws), None, now(), incoming))
+        // With the socket at hand, an unknown peer is adopted: never NeedSocket.
+        self.settle(self.inner.handle_frame(Some(ws), id, now(), incoming).unwrap_or(None))
     }
 
     /// `webSocketMessage` for a short text frame (at most
-    /// [`RoomObject::short_frame_units`] UTF-16 units), which is most of them.
-    /// `src/entry.js` hands over what would otherwise take several calls out
+    /// [`RoomObject::short_frame_units`] UTF-16 units) from a socket whose peer
+    /// id `src/entry.js` found written on it (see `peer_id`): most frames.
+    /// It hands over in one call what would otherwise take several calls out
     /// of WebAssembly: the frame as a Rust string (copied by the glue on the
-    /// way in), the peer id written on the socket (`undefined` until
-    /// `peer_id` writes it), and the time. On an idle room each call across
-    /// the boundary is slow, because its code has gone cold (see BENCHMARKS.md).
+    /// way in), the peer id and the time. Not the socket: passing a JavaScript
+    /// object in costs a slot in wasm-bindgen's table, and the socket is only
+    /// needed for a peer this object does not know. For such a frame this
+    /// returns `false` having done nothing, and entry.js calls
+    /// `webSocketMessage` instead. On an idle room each call across the
+    /// boundary is slow, because its code has gone cold (see BENCHMARKS.md).
     #[wasm_bindgen(js_name = webSocketText)]
-    pub fn web_socket_text(&self, ws: web_sys::WebSocket, text: String, marked: Option<String>, now: f64) -> JsValue {
-        self.settle(self.inner.handle_frame(WebSocket::from(ws), marked, now as u64, Incoming::Text(&text)))
+    pub fn web_socket_text(&self, text: String, id: String, now: f64) -> JsValue {
+        match self.inner.handle_frame(None, id, now as u64, Incoming::Text(&text)) {
+            Ok(head_count) => self.settle(head_count),
+            Err(NeedSocket) => JsValue::FALSE,
+        }
     }
 
     /// The longest text frame `src/entry.js` sends to `webSocketText`.

@@ -590,6 +590,7 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
                 }
             }
             Effect::HeadCount { peers, public } => heads.push((*peers, *public)),
+            Effect::Forward { to, .. } => return Err(format!("a Forward to {to} that is not for a received frame")),
         }
     }
     // Frames compared recipient by recipient: the order between recipients is free.
@@ -806,6 +807,15 @@ fn feed(seed: u64, room: &mut Room, model: &mut Model, now: u64, id: &str, frame
     let incoming = frame.map_or(Incoming::Binary, Incoming::Text);
     let effects = catch_unwind(AssertUnwindSafe(|| room.receive(now, id, incoming)))
         .unwrap_or_else(|_| fail_with(seed, "Room::receive panicked", frame.unwrap_or("<binary>"), &tail(log)));
+    // A forwarded signal must point into the frame; it is then checked as the frame it stands for.
+    for effect in &effects {
+        if let Effect::Forward { data, .. } = effect {
+            if frame.and_then(|f| f.get(data.clone())).is_none() {
+                fail_with(seed, "Forward outside the frame", frame.unwrap_or("<binary>"), &format!("{data:?}\nafter:\n{}", tail(log)));
+            }
+        }
+    }
+    let effects: Vec<Effect> = effects.into_iter().map(|e| e.into_send(frame.unwrap_or_default())).collect();
     let expected = model.receive(now, id, frame);
     if let Err(why) = check(&before, &effects, &expected) {
         fail_with(seed, &format!("input from {id} at {now}"), frame.unwrap_or("<binary>"), &format!("{why}\nafter:\n{}", tail(log)));

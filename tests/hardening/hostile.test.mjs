@@ -169,11 +169,29 @@ describe('deep nesting and huge numbers', () => {
       await b.next('signal');
       assert.equal(raw.at(-1), `{"type":"signal","from":"${a.id}","data":${data}}`, 'data is relayed byte for byte');
     }
+    // The same, whatever surrounds `data` and whichever way the frame reaches
+    // the room: short (up to 256 UTF-16 units) or long, ASCII (relayed by
+    // slicing the frame as it came, see src/entry.js) or not (rebuilt in
+    // Rust), with non-ASCII before `data` shifting byte against UTF-16 offsets.
+    const framed = [
+      [`{"type":"signal","to":"${b.id}", "data" : [1, 2 ,3] ,"z":0}`, '[1, 2 ,3]'],
+      [`{"type":"signal","note":"ünïcödé 👍🏽","to":"${b.id}","data":{"a":[1.50]}}`, '{"a":[1.50]}'],
+      [`{"type":"signal","data":{"s":"héllo 😀 \\u00e9"},"to":"${b.id}"}`, '{"s":"héllo 😀 \\u00e9"}'],
+      [`{"type":"signal","to":"${b.id}","data":{"sdp":"${'v=0 a=x\\r\\n'.repeat(40)}"}}`, `{"sdp":"${'v=0 a=x\\r\\n'.repeat(40)}"}`],
+      [`{"type":"signal","note":"ö","to":"${b.id}","data":{"sdp":"${'o=- 1 '.repeat(60)}"}}`, `{"sdp":"${'o=- 1 '.repeat(60)}"}`],
+      [`{"type":"signal","to":"${b.id}","data":"${'é😀'.repeat(150)}"}`, `"${'é😀'.repeat(150)}"`],
+    ];
+    assert.ok(framed.filter(([frame]) => frame.length > 256).length === 3, 'three long frames');
+    for (const [frame, data] of framed) {
+      a.sendRaw(frame, { binary: false });
+      await b.next('signal');
+      assert.equal(raw.at(-1), `{"type":"signal","from":"${a.id}","data":${data}}`, `relayed byte for byte: ${frame.slice(0, 80)}`);
+    }
     // Huge numbers where a string or boolean is wanted.
     await expectErrors(a, ['{"type":"chat","text":1e400}', '{"type":"state","audio":1e400}', '{"type":"signal","to":1e400,"data":1}'],
       'bad_message');
     assert.equal(a.seen('error').length, 9);
-    tally('hostile', 'deeply nested or huge-number frames', 4 + 3 + 3 + datas.length);
+    tally('hostile', 'deeply nested or huge-number frames', 4 + 3 + 3 + datas.length + framed.length);
     await assertRoomHealthy(server, room, [a, b], 'deep');
   });
 });
