@@ -12,7 +12,7 @@
 
 use crate::limits::{ConnectionLimits, Verdict};
 use crate::protocol::{
-    self, chat_frame, error_frame, joined_frame, left_frame, parse_client_frame, signal_frame, state_frame,
+    self, chat_frame, error_frame, joined_frame, left_frame, parse_client_frame, state_frame,
     welcome_frame, ChatEntry, ClientMessage, Peer, PeerId, ProtocolError,
 };
 use std::collections::VecDeque;
@@ -63,7 +63,7 @@ impl Effect {
         match self {
             Effect::Forward { to, from, data } => {
                 let data = frame.get(data).unwrap_or("null");
-                Effect::Send { to, frame: protocol::signal_frame_text(&from, data).into() }
+                Effect::Send { to, frame: protocol::signal_frame(&from, data).into() }
             }
             other => other,
         }
@@ -302,10 +302,9 @@ impl Room {
                 if !self.connections.iter().any(|c| c.id == to && c.peer.is_some()) {
                     return Err(ProtocolError::UnknownPeer);
                 }
-                match protocol::span_in(frame, data.get()) {
-                    Some(data) => out.push(Effect::Forward { to, from, data }),
-                    None => out.push(Effect::Send { to, frame: signal_frame(&from, data).into() }),
-                }
+                // The parser borrows `data` from the frame, so it has a place there.
+                let data = protocol::span_in(frame, data.get()).ok_or(ProtocolError::BadMessage)?;
+                out.push(Effect::Forward { to, from, data });
             }
             ClientMessage::State(patch) => {
                 let Some(peer) = self.connections[index].peer.as_mut() else {

@@ -451,7 +451,7 @@ impl RoomInner {
                             continue;
                         }
                         let Some(data) = frame.get(data) else { continue };
-                        let _ = raw_socket::<OutgoingSocket>(ws).send_str(&protocol::signal_frame_text(&from, data));
+                        let _ = raw_socket::<OutgoingSocket>(ws).send_str(&protocol::signal_frame(&from, data));
                     }
                     Effect::Close { id, code, reason } => {
                         if let Some(ws) = live.forget_socket(&id) {
@@ -697,9 +697,25 @@ fn fresh_peer_id(room: &Room) -> String {
 // and copies the frame into WebAssembly with a JavaScript loop over every
 // character. Here `webSocketMessage` is a plain synchronous method (it returns
 // a Promise only in the rare case that a join or leave left async work), and
-// a long frame is copied with one native `TextEncoder.encodeInto`. The runtime
-// reaches this class through `src/entry.js`, which calls `webSocketMessage`
-// without worker-build's per-call Proxy (see that file).
+// a long frame is copied with one native `TextEncoder.encodeInto`.
+//
+// The runtime reaches this class through `src/entry.js` (its comments are
+// kept short because they ship in the bundle; the reasons are here):
+// - worker-build wraps each Rust class in a Proxy that can reset the
+//   WebAssembly instance after a crash. Every method looked up on it builds a
+//   new Proxy, and every field the glue reads on it goes through a trap: on
+//   every frame. So entry.js calls the Rust methods on a plain handle holding
+//   the two fields the glue reads (`__wbg_ptr`, `__wbg_inst`), read through
+//   the wrapper again whenever the instance changed. Crash recovery stays: the
+//   room is built through the wrapper (rebuilt on a fresh instance after a
+//   reset), a frame that meets a crashed instance goes through the wrapper
+//   (which resets it first), a frame that crashes it marks it so.
+// - Short text frames from a socket with its peer id written on it go to
+//   `webSocketText` with the frame, the id and the time in one call.
+// - While Rust handles a text frame, entry.js holds the frame and its socket,
+//   so `__noomForwardSignal` can relay a signal by slicing the runtime's own
+//   string: nothing is built in Rust or decoded out of WebAssembly (about 2%
+//   of an idle signal's CPU went to that decoding, see BENCHMARKS.md).
 
 #[wasm_bindgen]
 extern "C" {
