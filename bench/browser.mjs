@@ -32,8 +32,18 @@ const CHROMIUM_ARGS = [
 ];
 const log = (...a) => console.log(`[browser ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-/** Runs in every page before its scripts: notes when N-1 remote videos first all play. */
+/**
+ * Runs in every page before its scripts: notes when the page sent `join` (its
+ * code loaded and its camera open) and when N-1 remote videos first all play.
+ */
 function watchVideos() {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (window.__benchJoinSentAt === undefined && typeof data === 'string' && data.includes('"type":"join"')) {
+      window.__benchJoinSentAt = performance.now();
+    }
+    return send.call(this, data);
+  };
   const expected = Number(new URLSearchParams(location.search).get('benchPeers') ?? 'NaN');
   const timer = setInterval(() => {
     const videos = [...document.querySelectorAll('[data-testid="tile"]:not([data-self]) video')];
@@ -95,17 +105,18 @@ async function oneCall(browser, base, n, run, recordPage) {
     joiner.page.on('requestfinished', (r) => pending.delete(r));
     joiner.page.on('requestfailed', (r) => pending.delete(r));
     let ms = null;
+    let joinSentMs = null;
     try {
       await joiner.page.goto(`${base}/r/${room}?name=Joiner&autojoin=1&benchPeers=${n - 1}`, { waitUntil: 'commit' });
       await waitPlaying(joiner.page, joinMsFor(n));
-      ms = await joiner.page.evaluate(() => window.__benchAllPlayingAt);
+      [ms, joinSentMs] = await joiner.page.evaluate(() => [window.__benchAllPlayingAt, window.__benchJoinSentAt ?? null]);
     } catch {
       const stuck = [...pending.keys()].map((r) => `${r.resourceType()} ${r.url().replace(base, '')}`).join(', ');
       log(`call of ${n}, run ${run + 1}: not every remote video played within ${joinMsFor(n) / 1000} s`
         + `${stuck ? `; requests still pending: ${stuck}` : ''}`);
     }
     const files = (await Promise.all(responses)).filter(Boolean);
-    return { n, run, ms, settled, requests, files };
+    return { n, run, ms, joinSentMs, settled, requests, files };
   } finally {
     await Promise.all(people.map((p) => Promise.race([p.context.close(), new Promise((r) => setTimeout(r, 5000))])));
   }
@@ -122,7 +133,7 @@ try {
     const RUNS = runsFor(n);
     for (let run = 0; run < RUNS; run += 1) {
       const call = await oneCall(browser, server.url, n, run, result.page === null);
-      log(`call of ${n}, run ${run + 1}/${RUNS}: ${call.ms === null ? 'did not finish' : `${Math.round(call.ms)} ms`}`
+      log(`call of ${n}, run ${run + 1}/${RUNS}: ${call.ms === null ? 'did not finish' : `${Math.round(call.ms)} ms (join sent at ${Math.round(call.joinSentMs)} ms)`}`
         + `${call.settled ? '' : ' (the others had not all seen each other)'}`);
       if (result.page === null) {
         // The meeting page as the browser loaded it: HTML, CSS, JS, gzipped; and every request it made.

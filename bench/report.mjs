@@ -93,9 +93,10 @@ export function summarize(results) {
   }
   const calls = {};
   for (const run of results.browser?.runs ?? []) {
-    calls[run.n] ??= { times: [], failed: 0, unsettled: 0 };
+    calls[run.n] ??= { times: [], joinSent: [], failed: 0, unsettled: 0 };
     if (run.ms === null) calls[run.n].failed += 1;
     else calls[run.n].times.push(run.ms);
+    if (run.ms !== null && run.joinSentMs != null) calls[run.n].joinSent.push(run.joinSentMs);
     if (!run.settled) calls[run.n].unsettled += 1;
   }
   for (const c of Object.values(calls)) c.median = median(c.times);
@@ -283,9 +284,11 @@ export function writeReport(results) {
       + 'For N participants, N−1 are already in the room, see each other and have been talking for 3 s (a call under way); '
       + 'the figure is the last one\'s time from navigation '
       + '(the page\'s time origin) to every remote `<video>` playing (frames decoded, not paused), sampled every 10 ms in the page. '
+      + '"Join sent" is when that page sent its `join` (its code loaded and its camera open); the rest is signaling, ICE and the first frames. '
       + 'One unmeasured call of two warms the browser up first. Every participant is a Chromium page on this same 2-core machine, '
       + 'encoding its camera once per other participant, so the larger calls measure the machine as much as the app.', '');
-    out.push(table(['participants', 'median ms', 'runs (ms)', 'target'], Object.entries(sum.calls).map(([n, c]) => [n, f(c.median, 0),
+    out.push(table(['participants', 'median ms', 'join sent, median ms', 'runs (ms)', 'target'], Object.entries(sum.calls).map(([n, c]) => [n, f(c.median, 0),
+      c.joinSent.length ? f(median(c.joinSent), 0) : '–',
       [c.times.map((t) => Math.round(t)).join(', '), c.failed ? `${c.failed} did not finish in ${n >= 8 ? 90 : 45} s` : '',
         c.unsettled ? `${c.unsettled} started before the others had all seen each other` : ''].filter(Boolean).join('; '),
       n === '2' ? '≤ 1000' : n === '4' ? '≤ 2000' : '–'])), '');
