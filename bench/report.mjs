@@ -332,7 +332,7 @@ export function writeReport(results) {
     '```', '');
   out.push('## How it is measured', '');
   out.push([
-    '- **Servers.** Noom runs from the project\'s `wrangler.toml` (copied to `bench/.run/` without its `[build]` step, which `make bench` has already done). '
+    '- **Servers.** Noom runs from the project\'s `wrangler.toml` (copied to `bench/.run/checkout/` without its `[build]` step, which `make bench` has already done). '
       + '`bench/baseline-js/` is the whole contract in plain JavaScript and passes the same contract suite '
       + '(`NOOM_SERVER_CONFIG=bench/baseline-js/wrangler.toml node --test --test-concurrency=1 tests/contract/`). '
       + '`bench/floor-js/` and `bench/floor-rust/` forward a joined socket\'s frames, as they came, to the room\'s other sockets: not the contract, the physical limit. '
