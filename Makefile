@@ -22,7 +22,7 @@ export WASM_OPT_BIN := $(CURDIR)/$(NODE_BIN)/wasm-opt
 
 RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: help dev test build tools rust-tools node-tools chromium test-unit test-contract test-browser deploy deploy-check clean
+.PHONY: help dev test build tools rust-tools node-tools chromium lint test-unit test-contract test-browser deploy deploy-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,12 +30,19 @@ help: ## List the targets
 dev: tools build ## Install what is missing, build, run on http://127.0.0.1:$(PORT)
 	$(NODE_BIN)/wrangler dev --ip 127.0.0.1 --port $(PORT) --persist-to .wrangler/state $(DEV_ARGS)
 
-test: tools chromium build ## Run every test: unit and fuzz, deploy bundle, contract, operator, hardening, browser
+test: tools chromium build ## Run every test: lint, unit and fuzz, deploy bundle, contract, operator, hardening, browser
+	$(MAKE) --no-print-directory lint
 	cargo test --quiet
 	$(MAKE) --no-print-directory deploy-check
 	node --test --test-concurrency=1 --test-reporter=spec tests/contract/ tests/operator/
 	$(MAKE) --no-print-directory test-hardening
 	./tests/browser/run.sh
+
+# worker-build builds with WASM_BINDGEN_USE_JS_SYS=1 (the `worker` crate's
+# macros need it), so clippy on the Worker's target needs it too.
+lint: ## Clippy on the core and tests (native) and on the Worker (wasm32)
+	cargo clippy --all-targets -- -D warnings
+	WASM_BINDGEN_USE_JS_SYS=1 cargo clippy --lib --release --target wasm32-unknown-unknown -- -D warnings
 
 test-unit: ## Only the Rust unit tests (no tools needed beyond cargo)
 	cargo test

@@ -58,7 +58,7 @@ mod tests {
     #[test]
     fn high_bytes_are_skipped_for_uniform_letters() {
         let mut bytes = vec![255u8, 240, 234];
-        bytes.extend(std::iter::repeat(0u8).take(10));
+        bytes.extend([0u8; 10]);
         assert_eq!(meeting_code(&bytes).unwrap(), "aaa-aaaa-aaa");
         let bytes: Vec<u8> = (0..10).map(|i| 233 - i).collect();
         // 233 % 26 = 25 ('z'), 232 % 26 = 24 ('y'), ...

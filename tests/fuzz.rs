@@ -292,12 +292,12 @@ fn classify(frame: &str) -> Result<Msg, &'static str> {
 fn name_ok(name: &str) -> Option<String> {
     let name = name.trim();
     let n = name.chars().count();
-    (n >= 1 && n <= 32 && !name.chars().any(char::is_control)).then(|| name.to_owned())
+    ((1..=32).contains(&n) && !name.chars().any(char::is_control)).then(|| name.to_owned())
 }
 
 fn text_ok(text: &str) -> bool {
     let n = text.chars().count();
-    n >= 1 && n <= 2000 && !text.trim().is_empty()
+    (1..=2000).contains(&n) && !text.trim().is_empty()
 }
 
 /// The contract's token bucket at millisecond resolution.
