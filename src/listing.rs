@@ -60,7 +60,9 @@ impl Listing {
             .filter(|(_, &(_, at))| now.saturating_sub(at) < STALE_AFTER_MS)
             .map(|(room, &(peers, _))| ListedRoom { room: room.clone(), peers })
             .collect();
-        rooms.sort_by(|a, b| b.peers.cmp(&a.peers).then_with(|| a.room.cmp(&b.room)));
+        // Names are unique, so no two entries compare equal and an unstable
+        // sort gives the same order; the stable one is 0.9 KB more wasm.
+        rooms.sort_unstable_by(|a, b| b.peers.cmp(&a.peers).then_with(|| a.room.cmp(&b.room)));
         rooms
     }
 }
