@@ -1,0 +1,62 @@
+// Fan-out one message at a time, as in a real meeting: in a room of 8, one
+// `state` change goes out and all 7 deliveries arrive before the next is
+// sent, so the server never handles a batch. The servers take turns in
+// blocks, in a fresh order every round; each block's cost is the Worker
+// process's CPU (schedstat) divided by its messages. Prints each server's
+// median CPU per message and the median of its per-round ratios to the last
+// server named, with the quartiles. Two copies of one build come out within
+// about 3% of each other.
+//
+//   node bench/paced.mjs [servers] [rounds] [messages per block]
+//   node bench/paced.mjs noom,baseline-js 40 40
+//
+// Loopback only; bounded by the round count. Each socket stays inside the
+// contract's 50 messages per second.
+import { serverSpecs, startServer, cpuOf } from './lib/servers.mjs';
+import { openRoomSet, closeSet } from './lib/load.mjs';
+import { median } from './report.mjs';
+const [keys = 'noom,baseline-js', roundsArg = '20', blockArg = '40'] = process.argv.slice(2);
+const specs = serverSpecs(keys.split(','));
+const rounds = Math.max(1, Math.min(200, Number(roundsArg) || 20));
+const block = Math.max(8, Math.min(400, Number(blockArg) || 40));
+const live = [];
+const shuffle = (a) => { a = [...a]; for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(Math.random() * (i + 1)); [a[i], a[j]] = [a[j], a[i]]; } return a; };
+try {
+  for (const spec of specs) live.push(await startServer(spec));
+  const rooms = new Map();
+  for (const s of live) rooms.set(s.key, { set: await openRoomSet(s, 'paced', 1, 8), hand: new Array(8).fill(false), n: 0 });
+  const pid = new Map(live.map((s) => [s.key, s.workerdPids().find((p) => !s.isProxyPid(p))]));
+  async function run(s, count) {
+    const r = rooms.get(s.key);
+    const members = r.set.rooms[0].members;
+    for (let i = 0; i < count; i++) {
+      const k = r.n++ % 8;
+      r.hand[k] = !r.hand[k];
+      const others = members.filter((_, j) => j !== k);
+      const got = Promise.all(others.map((o) => o.next((t) => t.startsWith('{"type":"state"'), 5000)));
+      members[k].send(`{"type":"state","hand":${r.hand[k]}}`);
+      await got;
+      if (i % 8 === 7) await new Promise((res) => setTimeout(res, 25)); // stay inside 50/s per socket
+    }
+  }
+  for (const s of live) await run(s, 200); // warm-up
+  const per = Object.fromEntries(live.map((s) => [s.key, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const s of shuffle(live)) {
+      const before = cpuOf([pid.get(s.key)]).schedUs;
+      await run(s, block);
+      per[s.key].push((cpuOf([pid.get(s.key)]).schedUs - before) / block);
+    }
+    console.log(`round ${round + 1}: ` + live.map((s) => `${s.key} ${per[s.key].at(-1).toFixed(1)}`).join(' '));
+  }
+  const last = live.at(-1).key;
+  for (const s of live) {
+    const ratios = per[s.key].map((v, i) => v / per[last][i]);
+    const sorted = [...ratios].sort((a, b) => a - b);
+    console.log(`${s.key.padEnd(12)} ${median(per[s.key]).toFixed(1)} µs/message  ratio ${median(ratios).toFixed(3)} [q1 ${sorted[Math.floor(sorted.length / 4)].toFixed(3)} q3 ${sorted[Math.floor(3 * sorted.length / 4)].toFixed(3)}]`);
+  }
+  for (const { set } of rooms.values()) closeSet(set);
+} finally {
+  await Promise.allSettled(live.map((s) => s.stop()));
+}
+process.exit(0);
