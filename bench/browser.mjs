@@ -133,7 +133,7 @@ try {
     const RUNS = runsFor(n);
     for (let run = 0; run < RUNS; run += 1) {
       const call = await oneCall(browser, server.url, n, run, result.page === null);
-      log(`call of ${n}, run ${run + 1}/${RUNS}: ${call.ms === null ? 'did not finish' : `${Math.round(call.ms)} ms (join sent at ${Math.round(call.joinSentMs)} ms)`}`
+      log(`call of ${n}, run ${run + 1}/${RUNS}: ${call.ms === null ? 'did not finish' : `${Math.round(call.ms)} ms${call.joinSentMs === null ? '' : ` (join sent at ${Math.round(call.joinSentMs)} ms)`}`}`
         + `${call.settled ? '' : ' (the others had not all seen each other)'}`);
       if (result.page === null) {
         // The meeting page as the browser loaded it: HTML, CSS, JS, gzipped; and every request it made.

@@ -68,7 +68,7 @@ try {
     await runThroughput(server, warm, sets.at(-1));
   }
   await signalLatency(pairs, 20);
-  const serverOfPid = new Map(live.map((s) => [s.workerdPids().find((pid) => !s.isProxyPid(pid)), s.key]));
+  const serverOfPid = new Map(live.map((s) => [s.workerPids()[0], s.key]));
   const busy = Object.fromEntries(live.map((s) => [s.key, []]));
   const latency = Object.fromEntries(live.map((s) => [s.key, []]));
   for (let run = 0; run < runs; run += 1) {

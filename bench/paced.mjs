@@ -12,20 +12,18 @@
 //
 // Loopback only; bounded by the round count. Each socket stays inside the
 // contract's 50 messages per second.
-import { serverSpecs, startServer, cpuOf } from './lib/servers.mjs';
-import { openRoomSet, closeSet } from './lib/load.mjs';
+import { serverSpecs, startServer } from './lib/servers.mjs';
+import { closeSet, openRoomSet, shuffled, sleep } from './lib/load.mjs';
 import { median } from './report.mjs';
 const [keys = 'noom,baseline-js', roundsArg = '20', blockArg = '40'] = process.argv.slice(2);
 const specs = serverSpecs(keys.split(','));
 const rounds = Math.max(1, Math.min(200, Number(roundsArg) || 20));
 const block = Math.max(8, Math.min(400, Number(blockArg) || 40));
 const live = [];
-const shuffle = (a) => { a = [...a]; for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(Math.random() * (i + 1)); [a[i], a[j]] = [a[j], a[i]]; } return a; };
 try {
   for (const spec of specs) live.push(await startServer(spec));
   const rooms = new Map();
   for (const s of live) rooms.set(s.key, { set: await openRoomSet(s, 'paced', 1, 8), hand: new Array(8).fill(false), n: 0 });
-  const pid = new Map(live.map((s) => [s.key, s.workerdPids().find((p) => !s.isProxyPid(p))]));
   async function run(s, count) {
     const r = rooms.get(s.key);
     const members = r.set.rooms[0].members;
@@ -36,16 +34,16 @@ try {
       const got = Promise.all(others.map((o) => o.next((t) => t.startsWith('{"type":"state"'), 5000)));
       members[k].send(`{"type":"state","hand":${r.hand[k]}}`);
       await got;
-      if (i % 8 === 7) await new Promise((res) => setTimeout(res, 25)); // stay inside 50/s per socket
+      if (i % 8 === 7) await sleep(25); // stay inside 50/s per socket
     }
   }
   for (const s of live) await run(s, 200); // warm-up
   const per = Object.fromEntries(live.map((s) => [s.key, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const s of shuffle(live)) {
-      const before = cpuOf([pid.get(s.key)]).schedUs;
+    for (const s of shuffled(live)) {
+      const before = s.cpu().workerSchedUs;
       await run(s, block);
-      per[s.key].push((cpuOf([pid.get(s.key)]).schedUs - before) / block);
+      per[s.key].push((s.cpu().workerSchedUs - before) / block);
     }
     console.log(`round ${round + 1}: ` + live.map((s) => `${s.key} ${per[s.key].at(-1).toFixed(1)}`).join(' '));
   }

@@ -62,7 +62,7 @@ for (const spec of specs) {
   try {
     const set = await openRoomSet(server, `perf-${workload.key}`, workload.rooms, workload.size);
     await runThroughput(server, workload, set); // warm-up
-    const worker = server.workerdPids().filter((pid) => !server.isProxyPid(pid));
+    const worker = server.workerPids();
     const file = path.join(RUN_DIR, `perf-${spec.key}-${workload.key}.data`);
     const perf = spawn('perf', ['record', '-F', '4000', '-g', '-o', file, '-p', worker.join(',')], { stdio: 'ignore' });
     await sleep(500);

@@ -304,7 +304,7 @@ function random() {
 }
 
 /** A shuffled copy (Fisher-Yates). */
-function shuffled(list) {
+export function shuffled(list) {
   const out = [...list];
   for (let i = out.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));

@@ -137,6 +137,8 @@ export async function startServer(spec, { timeoutMs = 120_000 } = {}) {
     workerdPids: () => workerdPids(child.pid),
     /** Whether that workerd is wrangler's proxy in front of the Worker (see `cpu`). */
     isProxyPid: (pid) => isProxy(pid, port),
+    /** The workerd processes running the Worker itself, without the proxy. */
+    workerPids: () => workerdPids(child.pid).filter((pid) => !isProxy(pid, port)),
     /**
      * CPU used so far by all of this server's workerd processes (the figure
      * the report uses), and by the one running the Worker itself: wrangler
