@@ -34,23 +34,28 @@ pub enum Incoming<'a> {
     Binary,
 }
 
+/// A connection's id as the room hands it around: shared, so a frame for
+/// seven peers copies no id (the copies were a tenth of a `state` message's
+/// WebAssembly work, counted with `bench/count.mjs`).
+pub type ConnId = Rc<str>;
+
 /// Something the glue must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Send this text frame to that connection. A broadcast shares one `Rc<str>`.
-    Send { to: PeerId, frame: Rc<str> },
+    Send { to: ConnId, frame: Rc<str> },
     /// Send `to` a `signal` from `from` whose `data` is the bytes `data` of the
     /// frame being handled, exactly as the sender wrote them: the frame is
     /// [`protocol::signal_frame`]`(from, &frame[data])`. A separate effect so
     /// the glue can assemble it from the runtime's own copy of the incoming
     /// frame instead of copying it out of WebAssembly (see src/room.rs).
-    Forward { to: PeerId, from: PeerId, data: std::ops::Range<usize> },
+    Forward { to: ConnId, from: ConnId, data: std::ops::Range<usize> },
     /// Close that connection. The core has already forgotten it.
-    Close { id: PeerId, code: u16, reason: &'static str },
+    Close { id: ConnId, code: u16, reason: &'static str },
     /// Append this entry to the stored history.
     StoreChat(ChatEntry),
     /// This peer's attachment is out of date: rewrite it from [`Room::attachment_json`].
-    SaveAttachment(PeerId),
+    SaveAttachment(ConnId),
     /// The number of joined peers changed (publish it to the lobby).
     HeadCount { peers: usize, public: bool },
 }
@@ -73,7 +78,7 @@ impl Effect {
 /// One open connection: joined or still waiting to join.
 #[derive(Debug, Clone)]
 struct Connection {
-    id: PeerId,
+    id: ConnId,
     /// `Some` once the connection has joined.
     peer: Option<Peer>,
     limits: ConnectionLimits,
@@ -125,7 +130,7 @@ impl Room {
             if a.peer.is_some() && a.public {
                 room.public = true;
             }
-            room.connections.push(Connection { id: a.id, peer: a.peer, limits: ConnectionLimits::new(now) });
+            room.connections.push(Connection { id: a.id.into(), peer: a.peer, limits: ConnectionLimits::new(now) });
         }
         room
     }
@@ -145,7 +150,7 @@ impl Room {
 
     /// Whether this connection is known (joined or not).
     pub fn has_connection(&self, id: &str) -> bool {
-        self.connections.iter().any(|c| c.id == id)
+        self.connections.iter().any(|c| &*c.id == id)
     }
 
     /// The [`Attachment`] to store for a connection, as JSON. Written by hand
@@ -153,7 +158,7 @@ impl Room {
     /// and serde's `flatten` (for the peer) goes through a generic map. Read
     /// back with serde (`Deserialize`), which only happens after a wake-up.
     pub fn attachment_json(&self, id: &str) -> Option<String> {
-        let c = self.connections.iter().find(|c| c.id == id)?;
+        let c = self.connections.iter().find(|c| &*c.id == id)?;
         let mut out = String::with_capacity(160);
         out.push_str(r#"{"id":"#);
         protocol::push_json_string(&mut out, &c.id);
@@ -175,7 +180,7 @@ impl Room {
 
     /// Every open connection's id, joined or not, in arrival order.
     pub fn connection_ids(&self) -> Vec<PeerId> {
-        self.connections.iter().map(|c| c.id.clone()).collect()
+        self.connections.iter().map(|c| c.id.to_string()).collect()
     }
 
     /// A connection went silent for too long (no frame and no `ping`): it is
@@ -192,7 +197,7 @@ impl Room {
     /// A new socket arrived; it must join before anything else.
     pub fn connect(&mut self, id: PeerId, now: u64) {
         if !self.has_connection(&id) {
-            self.connections.push(Connection { id, peer: None, limits: ConnectionLimits::new(now) });
+            self.connections.push(Connection { id: id.into(), peer: None, limits: ConnectionLimits::new(now) });
         }
     }
 
@@ -205,8 +210,9 @@ impl Room {
 
     /// One frame from a connection.
     pub fn receive(&mut self, now: u64, from: &str, incoming: Incoming<'_>) -> Vec<Effect> {
-        let mut out = Vec::new();
-        let Some(index) = self.connections.iter().position(|c| c.id == from) else {
+        // A broadcast's effects, and a few more, without growing the vector.
+        let mut out = Vec::with_capacity(self.connections.len() + 3);
+        let Some(index) = self.connections.iter().position(|c| &*c.id == from) else {
             return out; // a socket the room has already let go of
         };
         match self.connections[index].limits.check_any(now) {
@@ -260,7 +266,7 @@ impl Room {
                 if count == 0 {
                     self.public = public;
                 }
-                let peer = Peer { id: from.clone(), name, state };
+                let peer = Peer { id: from.to_string(), name, state };
                 let others: Vec<&Peer> = self.connections.iter().filter_map(|c| c.peer.as_ref()).collect();
                 let history: Vec<ChatEntry> = self.history.iter().cloned().collect();
                 let welcome = welcome_frame(&from, &self.name, &others, &history, self.max_peers);
@@ -286,7 +292,7 @@ impl Room {
                 // Strictly increasing even when the clock stands still or goes back.
                 let ts = now.max(self.last_ts + 1);
                 self.last_ts = ts;
-                let entry = ChatEntry { from, name, text, ts };
+                let entry = ChatEntry { from: from.to_string(), name, text, ts };
                 let frame = Rc::<str>::from(chat_frame(&entry));
                 self.history.push_back(entry.clone());
                 if self.history.len() > HISTORY_LIMIT {
@@ -296,12 +302,12 @@ impl Room {
                 self.broadcast(frame, None, out);
             }
             ClientMessage::Signal { to, data } => {
-                if to == from {
+                if *to == *from {
                     return Err(ProtocolError::BadMessage);
                 }
-                if !self.connections.iter().any(|c| c.id == to && c.peer.is_some()) {
+                let Some(to) = self.connections.iter().find(|c| *c.id == *to && c.peer.is_some()).map(|c| c.id.clone()) else {
                     return Err(ProtocolError::UnknownPeer);
-                }
+                };
                 // The parser borrows `data` from the frame, so it has a place there.
                 let data = protocol::span_in(frame, data.get()).ok_or(ProtocolError::BadMessage)?;
                 out.push(Effect::Forward { to, from, data });
@@ -324,7 +330,7 @@ impl Room {
     /// Sends one frame to every joined peer, except `skip`.
     fn broadcast(&self, frame: Rc<str>, skip: Option<&str>, out: &mut Vec<Effect>) {
         for c in &self.connections {
-            if c.peer.is_some() && Some(c.id.as_str()) != skip {
+            if c.peer.is_some() && Some(&*c.id) != skip {
                 out.push(Effect::Send { to: c.id.clone(), frame: frame.clone() });
             }
         }
@@ -333,11 +339,11 @@ impl Room {
     /// Forgets a connection and asks the glue to close its socket.
     fn close(&mut self, id: &str, code: u16, reason: &'static str, out: &mut Vec<Effect>) {
         self.remove(id, out);
-        out.push(Effect::Close { id: id.to_owned(), code, reason });
+        out.push(Effect::Close { id: id.into(), code, reason });
     }
 
     fn remove(&mut self, id: &str, out: &mut Vec<Effect>) {
-        let Some(index) = self.connections.iter().position(|c| c.id == id) else { return };
+        let Some(index) = self.connections.iter().position(|c| &*c.id == id) else { return };
         let connection = self.connections.remove(index);
         if connection.peer.is_some() {
             self.broadcast(left_frame(id).into(), None, out);
@@ -347,7 +353,7 @@ impl Room {
 }
 
 fn send_error(out: &mut Vec<Effect>, to: &str, error: ProtocolError) {
-    out.push(Effect::Send { to: to.to_owned(), frame: error_frame(error).into() });
+    out.push(Effect::Send { to: to.into(), frame: error_frame(error).into() });
 }
 
 #[cfg(test)]
@@ -376,7 +382,7 @@ mod tests {
         effects
             .iter()
             .filter_map(|e| match e {
-                Effect::Send { to: t, frame } if t == to => Some(serde_json::from_str(frame).unwrap()),
+                Effect::Send { to: t, frame } if **t == *to => Some(serde_json::from_str(frame).unwrap()),
                 _ => None,
             })
             .collect()
@@ -558,7 +564,7 @@ mod tests {
         match &out[0] {
             // Forwarded as a part of the frame: the glue need not rebuild it.
             Effect::Forward { to, from, data } => {
-                assert_eq!((to.as_str(), from.as_str()), ("bbbbbbbb", "aaaaaaaa"));
+                assert_eq!((&**to, &**from), ("bbbbbbbb", "aaaaaaaa"));
                 assert_eq!(&frame[data.clone()], r#"{"sdp":"v=0","x":[1.50]}"#);
             }
             other => panic!("{other:?}"),

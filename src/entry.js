@@ -13,6 +13,19 @@ const SHORT_FRAME_UNITS = WrappedRoom.shortFrameUnits();
 /** worker-build's record of the WebAssembly instance: crashed, and which one. */
 const wasmState = globalThis.__worker_init_state ?? { criticalError: false, instanceId: 0 };
 
+const encoder = new TextEncoder();
+let frameView = null;
+let frameViewOf = -1;
+
+/** Rust's frame buffer, viewed again after the memory grew or was replaced. */
+function frameBuffer() {
+  if (frameViewOf !== wasmState.instanceId || frameView.byteLength === 0) {
+    frameView = WrappedRoom.frameBuffer();
+    frameViewOf = wasmState.instanceId;
+  }
+  return frameView;
+}
+
 /** The text frame being handled and its socket, while Rust handles it. */
 let frameInHand;
 let senderInHand;
@@ -48,10 +61,11 @@ export class RoomObject extends DurableObject {
       if (typeof message === 'string') {
         frameInHand = message;
         senderInHand = ws;
-        const peer = ws.__noomPeer;
-        if (peer !== undefined && message.length <= SHORT_FRAME_UNITS) {
-          // `false`: a peer new to the room, which needs the socket.
-          const handled = webSocketText.call(this.rustRoom(), message, peer, Date.now());
+        const number = ws.__noomNumber;
+        if (number !== undefined && message.length <= SHORT_FRAME_UNITS) {
+          const { written } = encoder.encodeInto(message, frameBuffer());
+          // `false`: a socket this instance does not know, or needs in hand.
+          const handled = webSocketText.call(this.rustRoom(), written, number, Date.now());
           if (handled !== false) return handled;
         }
       }

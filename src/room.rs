@@ -15,7 +15,7 @@
 use crate::api::{random_bytes, var};
 use crate::codes::{self, PEER_ID_LEN};
 use crate::config::RoomSettings;
-use crate::core::{Attachment, Effect, Incoming, Room};
+use crate::core::{Attachment, ConnId, Effect, Incoming, Room};
 use crate::listing::{RoomReport, HEARTBEAT_MS};
 use crate::protocol::{self, ChatEntry};
 use std::cell::{Cell, RefCell, RefMut};
@@ -62,6 +62,9 @@ extern "C" {
     /// The start of every `signal` frame from this socket, up to its `data`.
     #[wasm_bindgen(method, setter = __noomSignalHead)]
     fn mark_signal_head(this: &MarkedSocket, head: &str);
+    /// The number `src/entry.js` passes for this socket (see `SocketNumbers`).
+    #[wasm_bindgen(method, setter = __noomNumber)]
+    fn mark_number(this: &MarkedSocket, number: u32);
 
     /// `src/entry.js`'s forwarder for [`Effect::Forward`]: sends `to` the
     /// signal head written on the socket the frame came from, then UTF-16
@@ -111,9 +114,10 @@ fn load_attachment(ws: &WebSocket) -> Option<Attachment> {
     serde_json::from_str(&text).ok()
 }
 
-/// FNV-1a for the maps keyed by peer id. The ids are random strings the room
-/// made itself, so nobody can choose keys that collide, and the default
-/// SipHash showed up in profiles of the per-frame path.
+/// FNV-1a, taking eight bytes at a time, for the maps keyed by peer id. The
+/// ids are random strings the room made itself, so nobody can choose keys
+/// that collide, and the default SipHash showed up in profiles of the
+/// per-frame path (as did byte-at-a-time FNV, once per recipient).
 struct Fnv(u64);
 
 impl Default for Fnv {
@@ -124,8 +128,14 @@ impl Default for Fnv {
 
 impl std::hash::Hasher for Fnv {
     fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        const PRIME: u64 = 0x0100_0000_01b3;
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            self.0 = (self.0 ^ word).wrapping_mul(PRIME);
+        }
+        for &byte in words.remainder() {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(PRIME);
         }
     }
 
@@ -137,7 +147,7 @@ impl std::hash::Hasher for Fnv {
 /// A map from peer id to something about that connection.
 type PeerMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
 /// A set of peer ids.
-type PeerSet = HashSet<String, std::hash::BuildHasherDefault<Fnv>>;
+type PeerSet = HashSet<ConnId, std::hash::BuildHasherDefault<Fnv>>;
 
 /// How long a write to a socket attachment or to the chat table may wait.
 ///
@@ -149,6 +159,10 @@ type PeerSet = HashSet<String, std::hash::BuildHasherDefault<Fnv>>;
 ///   about a tenth of the server's work per `state` message, and it only
 ///   matters after hibernation. The runtime never hibernates an object with a
 ///   `setTimeout` pending, so every change is on record before it could be needed.
+///   A change after a quiet spell is written at once, as a chat line is: at a
+///   meeting's pace each change would otherwise wake a timer of its own, and
+///   a timer firing costs the runtime more than the write it saves (counted
+///   with `bench/count.mjs`).
 /// - Chat, only while a room chats faster than one line per window: storage
 ///   commits once per event that wrote, and that commit was the largest part
 ///   of a chat message's cost. A line after a quiet spell is written at once,
@@ -219,10 +233,45 @@ struct RoomInner {
     unstored_chat: RefCell<Vec<ChatEntry>>,
     /// When chat lines were last written.
     chat_stored_at: Cell<u64>,
+    /// When an attachment was last written.
+    attachments_saved_at: Cell<u64>,
     /// Runs [`RoomInner::write_pending`] from the runtime's timer.
     write_later: Closure<dyn FnMut()>,
     /// Whether `write_later` is already scheduled.
     write_scheduled: Cell<bool>,
+    /// The numbers `src/entry.js` passes instead of peer ids.
+    numbers: RefCell<SocketNumbers>,
+}
+
+/// A number for each socket whose peer id is written on it (see
+/// `RoomInner::peer_id`), so `src/entry.js` can name the sender of a frame
+/// with a number instead of a string that would be copied into WebAssembly.
+/// Memory only, like the marks on the sockets (both are gone after a wake-up),
+/// and never reused within an instance: a number that has been forgotten
+/// names nobody, and its frame takes the slow path with the socket itself.
+#[derive(Default)]
+struct SocketNumbers {
+    ids: HashMap<u32, String, std::hash::BuildHasherDefault<Fnv>>,
+    next: u32,
+}
+
+impl SocketNumbers {
+    /// A fresh number for this peer id.
+    fn number(&mut self, id: &str) -> u32 {
+        let number = self.next;
+        self.next = self.next.wrapping_add(1);
+        self.ids.insert(number, id.to_owned());
+        number
+    }
+
+    fn id(&self, number: u32) -> Option<&str> {
+        self.ids.get(&number).map(String::as_str)
+    }
+
+    /// The socket of this peer id is gone (a handful of entries: a scan is fine).
+    fn forget(&mut self, id: &str) {
+        self.ids.retain(|_, known| known != id);
+    }
 }
 
 impl RoomInner {
@@ -261,6 +310,7 @@ impl RoomInner {
             reported_at: Cell::new(0),
             unstored_chat: RefCell::new(Vec::new()),
             chat_stored_at: Cell::new(0),
+            attachments_saved_at: Cell::new(0),
             write_later: Closure::new(move || {
                 if let Some(inner) = this.upgrade() {
                     inner.write_scheduled.set(false);
@@ -268,6 +318,7 @@ impl RoomInner {
                 }
             }),
             write_scheduled: Cell::new(false),
+            numbers: RefCell::new(SocketNumbers::default()),
         }
     }
 
@@ -302,20 +353,20 @@ impl RoomInner {
     /// `id` is the sending peer's; `ws` its socket, if the caller has it,
     /// needed only to adopt a peer the room does not know ([`NeedSocket`]
     /// otherwise, with nothing done).
-    fn handle_frame(&self, ws: Option<WebSocket>, id: String, now: u64, incoming: Incoming<'_>) -> Result<Option<HeadCount>, NeedSocket> {
+    fn handle_frame(&self, ws: Option<WebSocket>, id: &str, now: u64, incoming: Incoming<'_>) -> Result<Option<HeadCount>, NeedSocket> {
         let effects = {
             let mut live = self.live(None);
-            if !live.room.has_connection(&id) {
+            if !live.room.has_connection(id) {
                 // Accepted before a restart of this object but not in its attachments: adopt it.
                 let ws = ws.ok_or(NeedSocket)?;
-                live.room.connect(id.clone(), now);
-                live.sockets.insert(id.clone(), ws);
+                live.room.connect(id.to_owned(), now);
+                live.sockets.insert(id.to_owned(), ws);
             }
-            match live.last_seen.get_mut(&id) {
+            match live.last_seen.get_mut(id) {
                 Some(seen) => *seen = now,
-                None => _ = live.last_seen.insert(id.clone(), now),
+                None => _ = live.last_seen.insert(id.to_owned(), now),
             }
-            live.room.receive(now, &id, incoming)
+            live.room.receive(now, id, incoming)
         };
         let frame = match incoming {
             Incoming::Text(text) => Some(text),
@@ -425,7 +476,7 @@ impl RoomInner {
             for effect in effects {
                 match effect {
                     Effect::Send { to, frame } => {
-                        let Some(ws) = live.sockets.get(&to) else { continue };
+                        let Some(ws) = live.sockets.get(&*to) else { continue };
                         let socket = raw_socket::<OutgoingSocket>(ws);
                         // No other effect holds this frame: it has one recipient
                         // (a signal, a reply), so it crosses in the send itself.
@@ -442,7 +493,7 @@ impl RoomInner {
                         }
                     }
                     Effect::Forward { to, from, data } => {
-                        let Some(ws) = live.sockets.get(&to) else { continue };
+                        let Some(ws) = live.sockets.get(&*to) else { continue };
                         let Some(frame) = frame else { continue };
                         // In an ASCII frame, byte offsets are also UTF-16 offsets
                         // into the runtime's own copy of it: slice that, and no
@@ -454,15 +505,13 @@ impl RoomInner {
                         let _ = raw_socket::<OutgoingSocket>(ws).send_str(&protocol::signal_frame(&from, data));
                     }
                     Effect::Close { id, code, reason } => {
+                        self.numbers.borrow_mut().forget(&id);
                         if let Some(ws) = live.forget_socket(&id) {
                             let _ = ws.close(Some(code), Some(reason));
                         }
                     }
                     Effect::StoreChat(entry) => self.store_chat_soon(entry),
-                    Effect::SaveAttachment(id) => {
-                        live.unsaved.insert(id);
-                        self.schedule_write_behind();
-                    }
+                    Effect::SaveAttachment(id) => self.save_attachment_soon(live, id),
                     Effect::HeadCount { peers, public } => {
                         head_count = Some(HeadCount { room: live.room.name().to_owned(), peers, public })
                     }
@@ -479,6 +528,25 @@ impl RoomInner {
     fn schedule_write_behind(&self) {
         if !self.write_scheduled.replace(true) {
             set_timeout(self.write_later.as_ref().unchecked_ref(), WRITE_BEHIND_MS);
+        }
+    }
+
+    /// Writes a connection's attachment now, or with the others that change
+    /// around it if the room is changing faster than one write per
+    /// [`WRITE_BEHIND_MS`].
+    fn save_attachment_soon(&self, live: &mut Live, id: ConnId) {
+        let now = now();
+        let quiet = now.saturating_sub(self.attachments_saved_at.get()) >= WRITE_BEHIND_MS as u64;
+        if !quiet || self.write_scheduled.get() {
+            live.unsaved.insert(id);
+            self.schedule_write_behind();
+            return;
+        }
+        self.attachments_saved_at.set(now);
+        if let (Some(ws), Some(json)) = (live.sockets.get(&*id), live.room.attachment_json(&id)) {
+            if let Err(e) = save_attachment(ws, &json) {
+                worker::console_error!("attachment: {e}");
+            }
         }
     }
 
@@ -509,8 +577,11 @@ impl RoomInner {
         // Called outside `carry_out_now`'s borrow, and timers run between events.
         let mut live = self.live.borrow_mut();
         let Some(live) = live.as_mut() else { return };
+        if !live.unsaved.is_empty() {
+            self.attachments_saved_at.set(now());
+        }
         for id in live.unsaved.drain() {
-            if let (Some(ws), Some(json)) = (live.sockets.get(&id), live.room.attachment_json(&id)) {
+            if let (Some(ws), Some(json)) = (live.sockets.get(&*id), live.room.attachment_json(&id)) {
                 if let Err(e) = save_attachment(ws, &json) {
                     worker::console_error!("attachment: {e}");
                 }
@@ -580,6 +651,7 @@ impl RoomInner {
     async fn forget(&self, ws: &WebSocket) -> Result<()> {
         let Some(id) = self.peer_id(ws) else { return Ok(()) };
         let effects = {
+            self.numbers.borrow_mut().forget(&id);
             let mut live = self.live(None);
             live.forget_socket(&id);
             live.room.disconnect(&id)
@@ -600,6 +672,7 @@ impl RoomInner {
         let id = self.state.get_tags(ws).into_iter().next()?;
         marked.mark_peer(&id);
         marked.mark_signal_head(&protocol::signal_head(&id));
+        marked.mark_number(self.numbers.borrow_mut().number(&id));
         Some(id)
     }
 
@@ -731,6 +804,10 @@ extern "C" {
 
 thread_local! {
     static ENCODER: TextEncoder = TextEncoder::new();
+    /// Where `src/entry.js` writes a short frame for `webSocketText`: room for
+    /// [`SHORT_FRAME_UNITS`] UTF-16 units as UTF-8. Allocated once, so its
+    /// address never changes (growing the memory moves no allocation).
+    static FRAME_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; SHORT_FRAME_UNITS * 3]);
 }
 
 /// A frame from a peer the room does not know, handed over without its
@@ -814,26 +891,46 @@ impl RoomObject {
             Frame::Binary => Incoming::Binary,
         };
         // With the socket at hand, an unknown peer is adopted: never NeedSocket.
-        self.settle(self.inner.handle_frame(Some(ws), id, now(), incoming).unwrap_or(None))
+        self.settle(self.inner.handle_frame(Some(ws), &id, now(), incoming).unwrap_or(None))
     }
 
     /// `webSocketMessage` for a short text frame (at most
-    /// [`RoomObject::short_frame_units`] UTF-16 units) from a socket whose peer
-    /// id `src/entry.js` found written on it (see `peer_id`): most frames.
-    /// It hands over in one call what would otherwise take several calls out
-    /// of WebAssembly: the frame as a Rust string (copied by the glue on the
-    /// way in), the peer id and the time. Not the socket: passing a JavaScript
-    /// object in costs a slot in wasm-bindgen's table, and the socket is only
-    /// needed for a peer this object does not know. For such a frame this
-    /// returns `false` having done nothing, and entry.js calls
-    /// `webSocketMessage` instead. On an idle room each call across the
-    /// boundary is slow, because its code has gone cold (see BENCHMARKS.md).
+    /// [`RoomObject::short_frame_units`] UTF-16 units) from a socket that
+    /// carries a number (see `SocketNumbers`): most frames. entry.js has
+    /// written the frame into [`RoomObject::frame_buffer`] with the runtime's
+    /// native encoder; this gets its length, the socket's number and the
+    /// time, all plain numbers: nothing is copied by a JavaScript loop (whose
+    /// cost depended on whether V8 had optimized it yet: 4% of a message
+    /// between two runs of one build, see bench/notes.md), and no object
+    /// takes a slot in wasm-bindgen's table. Returns `false`, having done
+    /// nothing, for a number this object does not know or a peer it has not
+    /// adopted (it needs the socket for that): entry.js then calls
+    /// `webSocketMessage`.
     #[wasm_bindgen(js_name = webSocketText)]
-    pub fn web_socket_text(&self, text: String, id: String, now: f64) -> JsValue {
-        match self.inner.handle_frame(None, id, now as u64, Incoming::Text(&text)) {
+    pub fn web_socket_text(&self, len: u32, number: u32, now: f64) -> JsValue {
+        let Some(id) = self.inner.numbers.borrow().id(number).map(str::to_owned) else { return JsValue::FALSE };
+        let handled = FRAME_BUFFER.with_borrow(|buffer| {
+            // The encoder writes whole characters only: valid UTF-8.
+            let text = buffer.get(..len as usize).and_then(|bytes| std::str::from_utf8(bytes).ok()).unwrap_or_default();
+            self.inner.handle_frame(None, &id, now as u64, Incoming::Text(text))
+        });
+        match handled {
             Ok(head_count) => self.settle(head_count),
             Err(NeedSocket) => JsValue::FALSE,
         }
+    }
+
+    /// A view of the buffer `webSocketText` reads, for `src/entry.js` to
+    /// write frames into. It goes stale when the memory grows (its length
+    /// drops to 0) or the instance is replaced; entry.js asks again then.
+    #[wasm_bindgen(js_name = frameBuffer)]
+    pub fn frame_buffer() -> js_sys::Uint8Array {
+        FRAME_BUFFER.with_borrow_mut(|buffer| {
+            // SAFETY: a view of the buffer's own allocation, which lives as
+            // long as the instance; only entry.js writes through it, and only
+            // while no Rust code is borrowing the buffer.
+            unsafe { js_sys::Uint8Array::view_mut_raw(buffer.as_mut_ptr(), buffer.len()) }
+        })
     }
 
     /// The longest text frame `src/entry.js` sends to `webSocketText`.

@@ -535,10 +535,10 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
     for effect in effects {
         match effect {
             Effect::Send { to, frame } => {
-                if !before_ids.contains(to) {
+                if !before_ids.iter().any(|id| **id == **to) {
                     return Err(format!("frame to a connection the room does not hold: {to} <- {frame}"));
                 }
-                if closed.contains(&to.as_str()) {
+                if closed.contains(&&**to) {
                     return Err(format!("frame to {to} after closing it: {frame}"));
                 }
                 if frame.len() > MAX_OUT_FRAME {
@@ -548,7 +548,7 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
                     serde_json::from_str(frame).map_err(|err| format!("frame is not a JSON object ({err}): {frame}"))?;
                 let ty = top.get("type").map(|t| t.get().to_owned()).unwrap_or_default();
                 if ty == r#""signal""# {
-                    frames.push((to.clone(), Frame::Text(frame.to_string())));
+                    frames.push((to.to_string(), Frame::Text(frame.to_string())));
                     continue;
                 }
                 let mut v: Value = serde_json::from_str(frame).map_err(|err| format!("{err}: {frame}"))?;
@@ -571,21 +571,21 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
                         return Err(format!("welcome with {history} history entries"));
                     }
                 }
-                frames.push((to.clone(), Frame::Json(v)));
+                frames.push((to.to_string(), Frame::Json(v)));
             }
             Effect::Close { id, code, .. } => {
                 if !CLOSE_CODES.contains(code) {
                     return Err(format!("close code {code} is not the contract's"));
                 }
-                if !before_ids.contains(id) {
+                if !before_ids.iter().any(|known| **known == **id) {
                     return Err(format!("close of a connection the room does not hold: {id}"));
                 }
                 closed.push(id);
-                closes.push((id.clone(), *code));
+                closes.push((id.to_string(), *code));
             }
             Effect::StoreChat(entry) => stores.push(entry.clone()),
             Effect::SaveAttachment(id) => {
-                if !before_ids.contains(id) {
+                if !before_ids.iter().any(|known| **known == **id) {
                     return Err(format!("attachment for unknown connection {id}"));
                 }
             }
@@ -614,7 +614,7 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
         return Err(format!("head count: got {heads:?}, want {:?}", expected.head_count));
     }
     for id in &expected.saves {
-        if !effects.iter().any(|e| matches!(e, Effect::SaveAttachment(s) if s == id)) {
+        if !effects.iter().any(|e| matches!(e, Effect::SaveAttachment(s) if **s == **id)) {
             return Err(format!("peer {id} changed but its attachment was not saved"));
         }
     }

@@ -97,6 +97,11 @@ describe('a room idle long enough to hibernate', () => {
     await b.next('state');
     await c.next('state');
     await a.chat('before the nap');
+    // A change after a quiet spell is written at once rather than behind
+    // (src/room.rs, WRITE_BEHIND_MS): both ways must survive the nap.
+    await sleep(500);
+    b.send({ type: 'state', screen: true });
+    await a.next((m) => m.type === 'state' && m.id === b.id);
     // Let it sleep; a ping is answered by the runtime without waking the room.
     await sleep(IDLE_MS / 2);
     b.sendRaw('ping', { binary: false });
@@ -112,6 +117,7 @@ describe('a room idle long enough to hibernate', () => {
     const byId = Object.fromEntries(welcome.peers.map((p) => [p.id, p]));
     assert.deepEqual(byId[a.id], { id: a.id, name: 'Ann', audio: true, video: false, screen: false, hand: true });
     assert.deepEqual(byId[c.id], { id: c.id, name: 'Cy', audio: false, video: true, screen: false, hand: false });
+    assert.deepEqual(byId[b.id], { id: b.id, name: 'Bob', audio: false, video: false, screen: true, hand: false });
     assert.deepEqual(welcome.history.map((h) => h.text).slice(0, 1), ['before the nap']);
     // Leaving after the nap is still announced.
     c.send({ type: 'leave' });
