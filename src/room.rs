@@ -770,7 +770,7 @@ fn fresh_peer_id(room: &Room) -> String {
 // and copies the frame into WebAssembly with a JavaScript loop over every
 // character. Here `webSocketMessage` is a plain synchronous method (it returns
 // a Promise only in the rare case that a join or leave left async work), and
-// a long frame is copied with one native `TextEncoder.encodeInto`.
+// frames are copied with the runtime's native `TextEncoder.encodeInto`.
 //
 // The runtime reaches this class through `src/entry.js` (its comments are
 // kept short because they ship in the bundle; the reasons are here):
@@ -783,8 +783,9 @@ fn fresh_peer_id(room: &Room) -> String {
 //   room is built through the wrapper (rebuilt on a fresh instance after a
 //   reset), a frame that meets a crashed instance goes through the wrapper
 //   (which resets it first), a frame that crashes it marks it so.
-// - Short text frames from a socket with its peer id written on it go to
-//   `webSocketText` with the frame, the id and the time in one call.
+// - Short text frames from a socket with a number written on it
+//   (`SocketNumbers`) are encoded by entry.js into Rust's frame buffer and go
+//   to `webSocketText` as three numbers: length, socket number, time.
 // - While Rust handles a text frame, entry.js holds the frame and its socket,
 //   so `__noomForwardSignal` can relay a signal by slicing the runtime's own
 //   string: nothing is built in Rust or decoded out of WebAssembly (about 2%
