@@ -103,6 +103,15 @@ fn save_attachment(ws: &WebSocket, json: &str) -> Result<()> {
     Ok(raw_socket::<OutgoingSocket>(ws).serialize_attachment(&bytes)?)
 }
 
+/// Rewrites a connection's attachment from the room as it is now.
+fn write_attachment(live: &Live, id: &str) {
+    if let (Some(ws), Some(json)) = (live.sockets.get(id), live.room.attachment_json(id)) {
+        if let Err(e) = save_attachment(ws, &json) {
+            worker::console_error!("attachment: {e}");
+        }
+    }
+}
+
 /// The attachment saved by [`save_attachment`], if it is there and readable.
 /// Attachments written as JSON strings (before they were bytes) still load.
 fn load_attachment(ws: &WebSocket) -> Option<Attachment> {
@@ -178,6 +187,11 @@ type PeerSet = HashSet<ConnId, std::hash::BuildHasherDefault<Fnv>>;
 /// is told to anyone.
 const WRITE_BEHIND_MS: f64 = 100.0;
 
+/// Whether a write last made at `written_at` is a whole [`WRITE_BEHIND_MS`] ago.
+fn quiet_since(written_at: u64, now: u64) -> bool {
+    now.saturating_sub(written_at) >= WRITE_BEHIND_MS as u64
+}
+
 /// Chat rows kept in storage beyond the 100 served, trimmed in batches so a
 /// chat costs one INSERT most of the time.
 const TRIM_EVERY: u32 = 50;
@@ -251,7 +265,7 @@ struct RoomInner {
 /// names nobody, and its frame takes the slow path with the socket itself.
 #[derive(Default)]
 struct SocketNumbers {
-    ids: HashMap<u32, String, std::hash::BuildHasherDefault<Fnv>>,
+    ids: HashMap<u32, ConnId, std::hash::BuildHasherDefault<Fnv>>,
     next: u32,
 }
 
@@ -260,17 +274,18 @@ impl SocketNumbers {
     fn number(&mut self, id: &str) -> u32 {
         let number = self.next;
         self.next = self.next.wrapping_add(1);
-        self.ids.insert(number, id.to_owned());
+        self.ids.insert(number, id.into());
         number
     }
 
-    fn id(&self, number: u32) -> Option<&str> {
-        self.ids.get(&number).map(String::as_str)
+    /// The peer id behind a number (shared: taking it copies no string).
+    fn id(&self, number: u32) -> Option<ConnId> {
+        self.ids.get(&number).cloned()
     }
 
     /// The socket of this peer id is gone (a handful of entries: a scan is fine).
     fn forget(&mut self, id: &str) {
-        self.ids.retain(|_, known| known != id);
+        self.ids.retain(|_, known| **known != *id);
     }
 }
 
@@ -505,8 +520,7 @@ impl RoomInner {
                         let _ = raw_socket::<OutgoingSocket>(ws).send_str(&protocol::signal_frame(&from, data));
                     }
                     Effect::Close { id, code, reason } => {
-                        self.numbers.borrow_mut().forget(&id);
-                        if let Some(ws) = live.forget_socket(&id) {
+                        if let Some(ws) = self.let_go(live, &id) {
                             let _ = ws.close(Some(code), Some(reason));
                         }
                     }
@@ -536,18 +550,19 @@ impl RoomInner {
     /// [`WRITE_BEHIND_MS`].
     fn save_attachment_soon(&self, live: &mut Live, id: ConnId) {
         let now = now();
-        let quiet = now.saturating_sub(self.attachments_saved_at.get()) >= WRITE_BEHIND_MS as u64;
-        if !quiet || self.write_scheduled.get() {
+        if !quiet_since(self.attachments_saved_at.get(), now) || self.write_scheduled.get() {
             live.unsaved.insert(id);
             self.schedule_write_behind();
             return;
         }
         self.attachments_saved_at.set(now);
-        if let (Some(ws), Some(json)) = (live.sockets.get(&*id), live.room.attachment_json(&id)) {
-            if let Err(e) = save_attachment(ws, &json) {
-                worker::console_error!("attachment: {e}");
-            }
-        }
+        write_attachment(live, &id);
+    }
+
+    /// Lets go of a connection's socket: its number and its bookkeeping.
+    fn let_go(&self, live: &mut Live, id: &str) -> Option<WebSocket> {
+        self.numbers.borrow_mut().forget(id);
+        live.forget_socket(id)
     }
 
     /// Stores a chat line now, or with the lines around it if the room is
@@ -555,7 +570,7 @@ impl RoomInner {
     fn store_chat_soon(&self, entry: ChatEntry) {
         let now = now();
         let mut unstored = self.unstored_chat.borrow_mut();
-        if unstored.is_empty() && now.saturating_sub(self.chat_stored_at.get()) >= WRITE_BEHIND_MS as u64 {
+        if unstored.is_empty() && quiet_since(self.chat_stored_at.get(), now) {
             self.chat_stored_at.set(now);
             self.store_chat(&entry);
         } else {
@@ -580,12 +595,8 @@ impl RoomInner {
         if !live.unsaved.is_empty() {
             self.attachments_saved_at.set(now());
         }
-        for id in live.unsaved.drain() {
-            if let (Some(ws), Some(json)) = (live.sockets.get(&*id), live.room.attachment_json(&id)) {
-                if let Err(e) = save_attachment(ws, &json) {
-                    worker::console_error!("attachment: {e}");
-                }
-            }
+        for id in std::mem::take(&mut live.unsaved) {
+            write_attachment(live, &id);
         }
     }
 
@@ -651,9 +662,8 @@ impl RoomInner {
     async fn forget(&self, ws: &WebSocket) -> Result<()> {
         let Some(id) = self.peer_id(ws) else { return Ok(()) };
         let effects = {
-            self.numbers.borrow_mut().forget(&id);
             let mut live = self.live(None);
-            live.forget_socket(&id);
+            self.let_go(&mut live, &id);
             live.room.disconnect(&id)
         };
         self.carry_out(effects).await
@@ -909,7 +919,7 @@ impl RoomObject {
     /// `webSocketMessage`.
     #[wasm_bindgen(js_name = webSocketText)]
     pub fn web_socket_text(&self, len: u32, number: u32, now: f64) -> JsValue {
-        let Some(id) = self.inner.numbers.borrow().id(number).map(str::to_owned) else { return JsValue::FALSE };
+        let Some(id) = self.inner.numbers.borrow().id(number) else { return JsValue::FALSE };
         let handled = FRAME_BUFFER.with_borrow(|buffer| {
             // The encoder writes whole characters only: valid UTF-8.
             let text = buffer.get(..len as usize).and_then(|bytes| std::str::from_utf8(bytes).ok()).unwrap_or_default();
