@@ -27,7 +27,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_DIR, ROOT, serverSpecs, startServer } from './lib/servers.mjs';
-import { closeSet, openRoomSet, sleep } from './lib/load.mjs';
+import { closeSet, openRoomSet, sleep, stateChanges } from './lib/load.mjs';
 
 const [keys = 'noom,baseline-js', pauseArg = '0', blocksArg = '5', blockArg = '200'] = process.argv.slice(2);
 const pauseMs = Math.max(0, Math.min(2000, Number(pauseArg) || 0));
@@ -130,22 +130,7 @@ for (const spec of serverSpecs(keys.split(','))) {
   try {
     const pid = Number(readFileSync(path.join(OUT_DIR, 'pid'), 'utf8'));
     const set = await openRoomSet(server, 'count', 1, 8);
-    const members = set.rooms[0].members;
-    const hand = new Array(8).fill(false);
-    let sent = 0;
-    const run = async (count, pause) => {
-      for (let i = 0; i < count; i++) {
-        const k = sent++ % 8;
-        hand[k] = !hand[k];
-        const others = members.filter((_, j) => j !== k);
-        const arrived = Promise.all(others.map((o) => o.next((t) => t.startsWith('{"type":"state"'), 60_000)));
-        members[k].send(`{"type":"state","hand":${hand[k]}}`);
-        await arrived;
-        // Each socket stays inside the contract's 50 messages per second.
-        if (pause) await sleep(pause);
-        else if (i % 8 === 7) await sleep(25);
-      }
-    };
+    const run = stateChanges(set.rooms[0].members, { timeoutMs: 60_000 });
     // Warm-up back to back, whatever the pace measured: the code is as warm
     // as in a runtime serving many rooms, and stays so from run to run.
     await run(WARM_UP, 0);

@@ -13,7 +13,7 @@
 // Loopback only; bounded by the round count. Each socket stays inside the
 // contract's 50 messages per second.
 import { serverSpecs, startServer } from './lib/servers.mjs';
-import { closeSet, openRoomSet, shuffled, sleep } from './lib/load.mjs';
+import { closeSet, openRoomSet, shuffled, stateChanges } from './lib/load.mjs';
 import { median } from './report.mjs';
 const [keys = 'noom,baseline-js', roundsArg = '20', blockArg = '40'] = process.argv.slice(2);
 const specs = serverSpecs(keys.split(','));
@@ -23,20 +23,11 @@ const live = [];
 try {
   for (const spec of specs) live.push(await startServer(spec));
   const rooms = new Map();
-  for (const s of live) rooms.set(s.key, { set: await openRoomSet(s, 'paced', 1, 8), hand: new Array(8).fill(false), n: 0 });
-  async function run(s, count) {
-    const r = rooms.get(s.key);
-    const members = r.set.rooms[0].members;
-    for (let i = 0; i < count; i++) {
-      const k = r.n++ % 8;
-      r.hand[k] = !r.hand[k];
-      const others = members.filter((_, j) => j !== k);
-      const got = Promise.all(others.map((o) => o.next((t) => t.startsWith('{"type":"state"'), 5000)));
-      members[k].send(`{"type":"state","hand":${r.hand[k]}}`);
-      await got;
-      if (i % 8 === 7) await sleep(25); // stay inside 50/s per socket
-    }
+  for (const s of live) {
+    const set = await openRoomSet(s, 'paced', 1, 8);
+    rooms.set(s.key, { set, send: stateChanges(set.rooms[0].members) });
   }
+  const run = (s, count) => rooms.get(s.key).send(count);
   for (const s of live) await run(s, 200); // warm-up
   const per = Object.fromEntries(live.map((s) => [s.key, []]));
   for (let round = 0; round < rounds; round++) {

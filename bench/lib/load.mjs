@@ -314,6 +314,30 @@ export function shuffled(list) {
 }
 
 /**
+ * `state` changes in one room, one at a time, as in a real meeting: each
+ * member in turn raises or lowers its hand, and the next change waits until
+ * all the others have it. Returns `send(count, pauseMs)`, which makes `count`
+ * more changes, `pauseMs` apart, or back to back with a 25 ms rest every 8
+ * (each socket stays inside the contract's 50 messages per second).
+ */
+export function stateChanges(members, { timeoutMs = 5000 } = {}) {
+  const hand = new Array(members.length).fill(false);
+  let sent = 0;
+  return async (count, pauseMs = 0) => {
+    for (let i = 0; i < count; i++) {
+      const k = sent++ % members.length;
+      hand[k] = !hand[k];
+      const others = members.filter((_, j) => j !== k);
+      const arrived = Promise.all(others.map((o) => o.next((t) => t.startsWith('{"type":"state"'), timeoutMs)));
+      members[k].send(`{"type":"state","hand":${hand[k]}}`);
+      await arrived;
+      if (pauseMs) await sleep(pauseMs);
+      else if (i % 8 === 7) await sleep(25);
+    }
+  };
+}
+
+/**
  * One-way signal latency on otherwise idle servers: `count` signals per
  * server, one at a time, alternating direction, each timed from send to
  * arrival. The servers take turns signal by signal (`entries` is a list of
