@@ -160,10 +160,12 @@ type PeerSet = HashSet<ConnId, std::hash::BuildHasherDefault<Fnv>>;
 
 /// How long a write to a socket attachment or to the chat table may wait.
 ///
-/// Both are written behind, by one runtime timer: the first write arms it, and
-/// when it fires each changed socket's attachment is written once (however
-/// often its peer changed meanwhile) and the waiting chat lines are inserted
-/// together.
+/// Both are written behind: each changed socket's attachment is written once
+/// (however often its peer changed meanwhile) and the waiting chat lines are
+/// inserted together, by the first frame handled a whole window after the last
+/// write (that event is happening anyway), or else by a runtime timer: for
+/// chat at the end of the window, for attachments after
+/// [`ATTACHMENT_BACKSTOP_MS`].
 /// - Attachments: writing one (a structured clone kept by the runtime) was
 ///   about a tenth of the server's work per `state` message, and it only
 ///   matters after hibernation. The runtime never hibernates an object with a
@@ -177,8 +179,8 @@ type PeerSet = HashSet<ConnId, std::hash::BuildHasherDefault<Fnv>>;
 ///   of a chat message's cost. A line after a quiet spell is written at once,
 ///   in its own event, so the runtime's output gate holds its delivery until
 ///   it is stored. Lines that follow it within the window are committed
-///   together when the timer fires, and are delivered without waiting for
-///   that. The price, under such a burst only: if the process dies within
+///   together by the next frame or the timer, at most one window later, and
+///   are delivered without waiting for that. The price, under such a burst only: if the process dies within
 ///   the window, those lines were delivered but are missing from the history
 ///   served afterwards.
 ///
@@ -186,6 +188,14 @@ type PeerSet = HashSet<ConnId, std::hash::BuildHasherDefault<Fnv>>;
 /// that same event: a chat followed by a leave is on record before the leave
 /// is told to anyone.
 const WRITE_BEHIND_MS: f64 = 100.0;
+
+/// How long a changed attachment may wait for a frame to carry its write
+/// before the timer writes it. A timer firing costs the runtime several times
+/// a write (counted with `bench/count.mjs`); while frames keep coming they do
+/// the writes and this timer fires at most once per this long, where one for
+/// every window fired ten times a second in a busy room. Safe because the
+/// runtime never hibernates an object with a timer pending.
+const ATTACHMENT_BACKSTOP_MS: f64 = 1000.0;
 
 /// Whether a write last made at `written_at` is a whole [`WRITE_BEHIND_MS`] ago.
 fn quiet_since(written_at: u64, now: u64) -> bool {
@@ -251,8 +261,8 @@ struct RoomInner {
     attachments_saved_at: Cell<u64>,
     /// Runs [`RoomInner::write_pending`] from the runtime's timer.
     write_later: Closure<dyn FnMut()>,
-    /// Whether `write_later` is already scheduled.
-    write_scheduled: Cell<bool>,
+    /// When the earliest `write_later` not yet fired is due, if one is set.
+    write_due_at: Cell<Option<u64>>,
     /// The numbers `src/entry.js` passes instead of peer ids.
     numbers: RefCell<SocketNumbers>,
 }
@@ -328,11 +338,13 @@ impl RoomInner {
             attachments_saved_at: Cell::new(0),
             write_later: Closure::new(move || {
                 if let Some(inner) = this.upgrade() {
-                    inner.write_scheduled.set(false);
+                    // Every timer writes everything waiting, so whichever
+                    // fires first leaves none behind it to wait for.
+                    inner.write_due_at.set(None);
                     inner.write_pending();
                 }
             }),
-            write_scheduled: Cell::new(false),
+            write_due_at: Cell::new(None),
             numbers: RefCell::new(SocketNumbers::default()),
         }
     }
@@ -387,7 +399,12 @@ impl RoomInner {
             Incoming::Text(text) => Some(text),
             _ => None,
         };
-        Ok(self.carry_out_now(effects, frame))
+        let head_count = self.carry_out_now(effects, frame);
+        // A changed head count has written everything already.
+        if head_count.is_none() && self.writes_due(now) {
+            self.write_pending();
+        }
+        Ok(head_count)
     }
 
     async fn websocket_close(&self, ws: WebSocket, _code: usize, _reason: String, _was_clean: bool) -> Result<()> {
@@ -539,10 +556,22 @@ impl RoomInner {
         head_count
     }
 
-    fn schedule_write_behind(&self) {
-        if !self.write_scheduled.replace(true) {
-            set_timeout(self.write_later.as_ref().unchecked_ref(), WRITE_BEHIND_MS);
+    /// Makes sure `write_later` runs within `delay` ms of `now`.
+    fn schedule_write_behind(&self, now: u64, delay: f64) {
+        let due = now.saturating_add(delay as u64);
+        if self.write_due_at.get().is_some_and(|at| at <= due) {
+            return;
         }
+        self.write_due_at.set(Some(due));
+        set_timeout(self.write_later.as_ref().unchecked_ref(), delay);
+    }
+
+    /// Whether a write left for later may be done now, in this event: a whole
+    /// [`WRITE_BEHIND_MS`] after the last write of its kind.
+    fn writes_due(&self, now: u64) -> bool {
+        let chat = !self.unstored_chat.borrow().is_empty() && quiet_since(self.chat_stored_at.get(), now);
+        chat || (quiet_since(self.attachments_saved_at.get(), now)
+            && self.live.borrow().as_ref().is_some_and(|live| !live.unsaved.is_empty()))
     }
 
     /// Writes a connection's attachment now, or with the others that change
@@ -550,9 +579,9 @@ impl RoomInner {
     /// [`WRITE_BEHIND_MS`].
     fn save_attachment_soon(&self, live: &mut Live, id: ConnId) {
         let now = now();
-        if !quiet_since(self.attachments_saved_at.get(), now) || self.write_scheduled.get() {
+        if !quiet_since(self.attachments_saved_at.get(), now) || !live.unsaved.is_empty() {
             live.unsaved.insert(id);
-            self.schedule_write_behind();
+            self.schedule_write_behind(now, ATTACHMENT_BACKSTOP_MS);
             return;
         }
         self.attachments_saved_at.set(now);
@@ -575,7 +604,7 @@ impl RoomInner {
             self.store_chat(&entry);
         } else {
             unstored.push(entry);
-            self.schedule_write_behind();
+            self.schedule_write_behind(now, WRITE_BEHIND_MS);
         }
     }
 

@@ -98,10 +98,14 @@ describe('a room idle long enough to hibernate', () => {
     await c.next('state');
     await a.chat('before the nap');
     // A change after a quiet spell is written at once rather than behind
-    // (src/room.rs, WRITE_BEHIND_MS): both ways must survive the nap.
+    // (src/room.rs, WRITE_BEHIND_MS): both ways must survive the nap. The
+    // one right after it, with no frame after it to carry its write, is left
+    // to the room's timer (ATTACHMENT_BACKSTOP_MS).
     await sleep(500);
     b.send({ type: 'state', screen: true });
     await a.next((m) => m.type === 'state' && m.id === b.id);
+    c.send({ type: 'state', hand: true });
+    await a.next((m) => m.type === 'state' && m.id === c.id);
     // Let it sleep; a ping is answered by the runtime without waking the room.
     await sleep(IDLE_MS / 2);
     b.sendRaw('ping', { binary: false });
@@ -110,13 +114,13 @@ describe('a room idle long enough to hibernate', () => {
 
     c.send({ type: 'state', video: true });
     const st = await a.next((m) => m.type === 'state' && m.id === c.id);
-    assert.deepEqual(st, { type: 'state', id: c.id, audio: false, video: true, screen: false, hand: false });
+    assert.deepEqual(st, { type: 'state', id: c.id, audio: false, video: true, screen: false, hand: true });
     b.send({ type: 'signal', to: c.id, data: { after: 'nap' } });
     assert.deepEqual((await c.next('signal')).data, { after: 'nap' });
     const welcome = await assertRoomHealthy(server, room, [b, a, c], 'after-nap');
     const byId = Object.fromEntries(welcome.peers.map((p) => [p.id, p]));
     assert.deepEqual(byId[a.id], { id: a.id, name: 'Ann', audio: true, video: false, screen: false, hand: true });
-    assert.deepEqual(byId[c.id], { id: c.id, name: 'Cy', audio: false, video: true, screen: false, hand: false });
+    assert.deepEqual(byId[c.id], { id: c.id, name: 'Cy', audio: false, video: true, screen: false, hand: true });
     assert.deepEqual(byId[b.id], { id: b.id, name: 'Bob', audio: false, video: false, screen: true, hand: false });
     assert.deepEqual(welcome.history.map((h) => h.text).slice(0, 1), ['before the nap']);
     // Leaving after the nap is still announced.
