@@ -309,7 +309,7 @@ impl Room {
                     return Err(ProtocolError::UnknownPeer);
                 };
                 // The parser borrows `data` from the frame, so it has a place there.
-                let data = protocol::span_in(frame, data.get()).ok_or(ProtocolError::BadMessage)?;
+                let data = protocol::span_in(frame, data).ok_or(ProtocolError::BadMessage)?;
                 out.push(Effect::Forward { to, from, data });
             }
             ClientMessage::State(patch) => {
