@@ -317,8 +317,9 @@ export function shuffled(list) {
  * `state` changes in one room, one at a time, as in a real meeting: each
  * member in turn raises or lowers its hand, and the next change waits until
  * all the others have it. Returns `send(count, pauseMs)`, which makes `count`
- * more changes, `pauseMs` apart, or back to back with a 25 ms rest every 8
- * (each socket stays inside the contract's 50 messages per second).
+ * more changes, `pauseMs` apart, or back to back with a 25 ms rest each time
+ * every member has had its turn (each socket stays inside the contract's 50
+ * messages per second, in a room of any size).
  */
 export function stateChanges(members, { timeoutMs = 5000 } = {}) {
   const hand = new Array(members.length).fill(false);
@@ -332,7 +333,7 @@ export function stateChanges(members, { timeoutMs = 5000 } = {}) {
       members[k].send(`{"type":"state","hand":${hand[k]}}`);
       await arrived;
       if (pauseMs) await sleep(pauseMs);
-      else if (i % 8 === 7) await sleep(25);
+      else if (k === members.length - 1) await sleep(25);
     }
   };
 }
