@@ -30,10 +30,13 @@ function frameBuffer() {
 let frameInHand;
 let senderInHand;
 
-/** `Effect::Forward` for an ASCII frame: head + units start..end + `}`. */
-globalThis.__noomForwardSignal = (to, start, end) => {
+/**
+ * `Effect::Forward`: head + units start..end + `}`, if the frame in hand is
+ * ASCII (its `bytes` of UTF-8 are as many as its UTF-16 units).
+ */
+globalThis.__noomForwardSignal = (to, start, end, bytes) => {
   const head = senderInHand?.__noomSignalHead;
-  if (head === undefined || frameInHand === undefined) return false;
+  if (head === undefined || frameInHand === undefined || frameInHand.length !== bytes) return false;
   to.send(head + frameInHand.slice(start, end) + '}');
   return true;
 };
