@@ -35,9 +35,9 @@ const [keys = 'noom,baseline-js', pauseArg = '0', blocksArg = '5', blockArg = '2
 const pauseMs = Math.max(0, Math.min(2000, Number(pauseArg) || 0));
 const blocks = Math.max(1, Math.min(20, Number(blocksArg) || 5));
 const block = Math.max(8, Math.min(400, Number(blockArg) || 200));
-/** Members of the one room: a message makes `size - 1` deliveries. */
 /** `state` changes, or `signal-4k`: a pair trading 4 KB offers (room size 2). */
 const signals = workloadArg === 'signal-4k';
+/** Members of the one room: a message makes `size - 1` deliveries. */
 const size = signals ? 2 : Math.max(2, Math.min(8, Number(sizeArg) || 8));
 /**
  * Messages before the first block. With fewer (300), V8 had optimized the
