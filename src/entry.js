@@ -41,6 +41,17 @@ globalThis.__noomForwardSignal = (to, start, end, bytes) => {
   return true;
 };
 
+/**
+ * How Rust numbers a socket (`SocketNumbers` in src/room.rs): the number, and
+ * the WebAssembly instance it belongs to. After a reset the new instance
+ * numbers from 0 again, so a number from the old one could name another
+ * socket; only a number of the current instance is passed on.
+ */
+globalThis.__noomMarkNumber = (ws, number) => {
+  ws.__noomNumber = number;
+  ws.__noomNumberOf = wasmState.instanceId;
+};
+
 export class RoomObject extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
@@ -64,7 +75,13 @@ export class RoomObject extends DurableObject {
       if (typeof message === 'string') {
         frameInHand = message;
         senderInHand = ws;
-        const number = ws.__noomNumber;
+        let number = ws.__noomNumber;
+        if (number !== undefined && ws.__noomNumberOf !== wasmState.instanceId) {
+          // Marked by an instance since replaced: drop its peer mark too, so
+          // the slow path marks the socket afresh (peer, signal head, number).
+          number = undefined;
+          ws.__noomPeer = undefined;
+        }
         if (number !== undefined && message.length <= SHORT_FRAME_UNITS) {
           const { written } = encoder.encodeInto(message, frameBuffer());
           // `false`: a socket this instance does not know, or needs in hand.

@@ -62,9 +62,10 @@ extern "C" {
     /// The start of every `signal` frame from this socket, up to its `data`.
     #[wasm_bindgen(method, setter = __noomSignalHead)]
     fn mark_signal_head(this: &MarkedSocket, head: &str);
-    /// The number `src/entry.js` passes for this socket (see `SocketNumbers`).
-    #[wasm_bindgen(method, setter = __noomNumber)]
-    fn mark_number(this: &MarkedSocket, number: u32);
+    /// `src/entry.js`'s marker for the number it passes for this socket (see
+    /// `SocketNumbers`): it writes down this instance's id beside the number.
+    #[wasm_bindgen(js_name = __noomMarkNumber)]
+    fn mark_number(ws: &MarkedSocket, number: u32);
 
     /// `src/entry.js`'s forwarder for [`Effect::Forward`]: sends `to` the
     /// signal head written on the socket the frame came from, then UTF-16
@@ -276,6 +277,9 @@ struct RoomInner {
 /// Memory only, like the marks on the sockets (both are gone after a wake-up),
 /// and never reused within an instance: a number that has been forgotten
 /// names nobody, and its frame takes the slow path with the socket itself.
+/// A reset of the WebAssembly instance (after a crash) starts the numbers
+/// again from 0 while the sockets keep their marks, so entry.js stamps each
+/// number with the instance that gave it and ignores numbers of an old one.
 #[derive(Default)]
 struct SocketNumbers {
     ids: HashMap<u32, ConnId, std::hash::BuildHasherDefault<Fnv>>,
@@ -714,7 +718,7 @@ impl RoomInner {
         let id = self.state.get_tags(ws).into_iter().next()?;
         marked.mark_peer(&id);
         marked.mark_signal_head(&protocol::signal_head(&id));
-        marked.mark_number(self.numbers.borrow_mut().number(&id));
+        mark_number(marked, self.numbers.borrow_mut().number(&id));
         Some(id)
     }
 
