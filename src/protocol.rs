@@ -117,12 +117,37 @@ impl MediaState {
 }
 
 /// A peer as the contract shows it: `{"id","name","audio","video","screen","hand"}`.
+/// serde goes through [`PeerFields`]: its `flatten` would buffer every field
+/// in a generic map, and that machinery is a few KB of WebAssembly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "PeerFields", into = "PeerFields")]
 pub struct Peer {
     pub id: PeerId,
     pub name: String,
-    #[serde(flatten)]
     pub state: MediaState,
+}
+
+/// [`Peer`] as one flat record, the way it is written.
+#[derive(Serialize, Deserialize)]
+struct PeerFields {
+    id: PeerId,
+    name: String,
+    audio: bool,
+    video: bool,
+    screen: bool,
+    hand: bool,
+}
+
+impl From<PeerFields> for Peer {
+    fn from(PeerFields { id, name, audio, video, screen, hand }: PeerFields) -> Self {
+        Peer { id, name, state: MediaState { audio, video, screen, hand } }
+    }
+}
+
+impl From<Peer> for PeerFields {
+    fn from(Peer { id, name, state: MediaState { audio, video, screen, hand } }: Peer) -> Self {
+        PeerFields { id, name, audio, video, screen, hand }
+    }
 }
 
 /// One chat message as stored in history (the `chat` frame without `type`).
