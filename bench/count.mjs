@@ -6,11 +6,12 @@
 // thread over a block of messages, divided by the messages, is one sample.
 // Servers run one after another, each under valgrind (about 50 times slower).
 //
-//   node bench/count.mjs [servers] [pause ms] [blocks] [messages per block] [room size] [state|signal-4k]
+//   node bench/count.mjs [servers] [pause ms] [blocks] [messages per block] [room size] [state|signal-4k|signal-short]
 //   node bench/count.mjs noom,baseline-js 0 5 200     back to back, as paced.mjs
 //   node bench/count.mjs noom,baseline-js 200 3 40    at a meeting's pace
 //   node bench/count.mjs noom,baseline-js 0 5 200 2   fan-out 2: one delivery each
 //   node bench/count.mjs noom,baseline-js 0 5 200 2 signal-4k   4 KB offers in a pair
+//   node bench/count.mjs noom,baseline-js 0 5 200 2 signal-short   the latency test's signals, in a pair
 //
 // Prints per server the instructions per message over all blocks, the part in
 // generated code (WebAssembly and JavaScript; the rest is the runtime:
@@ -35,8 +36,11 @@ const [keys = 'noom,baseline-js', pauseArg = '0', blocksArg = '5', blockArg = '2
 const pauseMs = Math.max(0, Math.min(2000, Number(pauseArg) || 0));
 const blocks = Math.max(1, Math.min(20, Number(blocksArg) || 5));
 const block = Math.max(8, Math.min(400, Number(blockArg) || 200));
-/** `state` changes, or `signal-4k`: a pair trading 4 KB offers (room size 2). */
-const signals = workloadArg === 'signal-4k';
+/**
+ * `state` changes; `signal-4k`: a pair trading 4 KB offers; `signal-short`:
+ * a pair trading the latency test's short signals (both room size 2).
+ */
+const signals = workloadArg === 'signal-4k' || workloadArg === 'signal-short';
 /** Members of the one room: a message makes `size - 1` deliveries. */
 const size = signals ? 2 : Math.max(2, Math.min(8, Number(sizeArg) || 8));
 /**
@@ -137,7 +141,7 @@ for (const spec of serverSpecs(keys.split(','))) {
     const pid = Number(readFileSync(path.join(OUT_DIR, 'pid'), 'utf8'));
     const set = await openRoomSet(server, 'count', 1, size);
     const run = signals
-      ? signalExchanges(set.rooms[0].members, { timeoutMs: 60_000 })
+      ? signalExchanges(set.rooms[0].members, { timeoutMs: 60_000, short: workloadArg === 'signal-short' })
       : stateChanges(set.rooms[0].members, { timeoutMs: 60_000 });
     // Warm-up back to back, whatever the pace measured: the code is as warm
     // as in a runtime serving many rooms, and stays so from run to run.
@@ -165,7 +169,7 @@ const k = (n) => `${(n / 1000).toFixed(1)}k`;
 /** Per message over all blocks, so collections count as often as they came. */
 const perMessage = (r, field) => r.samples.reduce((sum, c) => sum + c[field], 0) / (r.samples.length * block);
 const last = results.at(-1);
-console.log(`\ninstructions per ${signals ? '4 KB signal' : 'state message'}, room of ${size}, ${pauseMs ? `${pauseMs} ms apart` : 'back to back'}, ${blocks} blocks of ${block}`);
+console.log(`\ninstructions per ${signals ? (workloadArg === 'signal-short' ? 'short signal' : '4 KB signal') : 'state message'}, room of ${size}, ${pauseMs ? `${pauseMs} ms apart` : 'back to back'}, ${blocks} blocks of ${block}`);
 for (const r of results) {
   const all = perMessage(r, 'total');
   const gc = perMessage(r, 'gc');

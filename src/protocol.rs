@@ -9,8 +9,9 @@
 //! Two design points matter for speed: a `signal` frame's `data` is kept as the
 //! raw JSON text the sender wrote ([`RawValue`]) and pasted into the outgoing
 //! frame unchanged, so a 4 KB SDP offer is scanned once and never re-encoded;
-//! and the frames clients send most (`state`, `chat`, `leave`: a flat object
-//! of plain strings and booleans) are read by a small scanner of their own
+//! and the frames clients send most (`state`, `chat`, `leave`, and signals
+//! with short `data` such as ICE candidates: objects of plain strings,
+//! booleans and numbers) are read by a small scanner of their own
 //! ([`scan_flat`]), with serde_json for everything else.
 
 use serde::{Deserialize, Serialize};
@@ -319,70 +320,51 @@ pub fn parse_client_frame(frame: &str) -> Result<ClientMessage<'_>, ProtocolErro
     }
 }
 
-/// [`Fields`] of a frame in the shape clients send most, or `None` for the
+/// [`Fields`] of a frame in the shape clients send, or `None` for the
 /// serde_json path to decide: a JSON object (with JSON whitespace anywhere
 /// between tokens) whose keys are plain strings and whose values are plain
-/// strings, `true`, `false` or `null`. Plain: no backslash and no control
-/// character, so the text between the quotes is the string itself. Whatever
-/// this accepts, serde_json reads the same way (the unit tests and
-/// `tests/fuzz.rs` compare the two); anything else (escapes, numbers, nested
-/// values, bad JSON) it leaves alone. Costs a fraction of serde_json's generic
-/// path in WebAssembly, where every frame is parsed.
+/// strings, `true`, `false`, `null`, numbers, or objects and arrays of those
+/// nested up to [`SCAN_DEPTH`] deep (a browser's ICE candidate is two). Plain:
+/// no backslash and no control character, so the text between the quotes is
+/// the string itself. Whatever this accepts, serde_json reads the same way
+/// (the unit tests and `tests/fuzz.rs` compare the two); anything else
+/// (escapes, deeper nesting, bad JSON) it leaves alone. Costs a fraction of
+/// serde_json's generic path in WebAssembly, where every frame is parsed.
 fn scan_flat(frame: &str) -> Option<Fields<'_>> {
     let bytes = frame.as_bytes();
-    let mut at = 0;
-    let skip_space = |at: &mut usize| {
-        while matches!(bytes.get(*at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            *at += 1;
-        }
-    };
-    // The end of the plain string whose opening quote is at `start`: the
-    // index of its closing quote.
-    let plain_string = |start: usize| -> Option<usize> {
-        let len = bytes.get(start + 1..)?.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        (bytes[start + 1 + len] == b'"').then_some(start + 1 + len)
-    };
     let mut fields = Fields::default();
-    skip_space(&mut at);
+    let mut at = skip_space(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
-    at += 1;
-    skip_space(&mut at);
+    at = skip_space(bytes, at + 1);
     if bytes.get(at) == Some(&b'}') {
         at += 1;
     } else {
+        // The frame's own object, read here rather than by `scan_value`: most
+        // frames are only this, and the loop inlined is the fast path.
         loop {
-            if bytes.get(at) != Some(&b'"') {
-                return None;
-            }
-            let key_end = plain_string(at)?;
-            let key = Key::of(&bytes[at + 1..key_end]);
-            at = key_end + 1;
-            skip_space(&mut at);
+            let key_end = plain_string_end(bytes, at)?;
+            let key = Key::of(&bytes[at + 1..key_end - 1]);
+            at = skip_space(bytes, key_end);
             if bytes.get(at) != Some(&b':') {
                 return None;
             }
-            at += 1;
-            skip_space(&mut at);
-            let start = at;
-            at = match bytes.get(at)? {
-                b'"' => plain_string(at)? + 1,
-                b't' if bytes[at..].starts_with(b"true") => at + 4,
-                b'f' if bytes[at..].starts_with(b"false") => at + 5,
-                b'n' if bytes[at..].starts_with(b"null") => at + 4,
-                _ => return None,
+            let start = skip_space(bytes, at + 1);
+            at = match bytes.get(start)? {
+                b'"' => plain_string_end(bytes, start)?,
+                b't' if bytes[start..].starts_with(b"true") => start + 4,
+                b'f' if bytes[start..].starts_with(b"false") => start + 5,
+                b'n' if bytes[start..].starts_with(b"null") => start + 4,
+                _ => scan_value(bytes, start, SCAN_DEPTH)?,
             };
             if let Some(slot) = fields.slot(key) {
                 // Every index here is at an ASCII byte: a character boundary.
                 *slot = Some(frame.get(start..at)?);
             }
-            skip_space(&mut at);
+            at = skip_space(bytes, at);
             match bytes.get(at)? {
-                b',' => {
-                    at += 1;
-                    skip_space(&mut at);
-                }
+                b',' => at = skip_space(bytes, at + 1),
                 b'}' => {
                     at += 1;
                     break;
@@ -391,8 +373,94 @@ fn scan_flat(frame: &str) -> Option<Fields<'_>> {
             }
         }
     }
-    skip_space(&mut at);
-    (at == bytes.len()).then_some(fields)
+    (skip_space(bytes, at) == bytes.len()).then_some(fields)
+}
+
+/// How deep [`scan_flat`] follows objects and arrays inside a field's value.
+const SCAN_DEPTH: usize = 4;
+
+/// The index after the JSON whitespace starting at `at`.
+#[inline(always)]
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
+}
+
+/// The end (after the closing quote) of the plain string starting at `at`.
+#[inline(always)]
+fn plain_string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let len = bytes.get(at + 1..)?.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (bytes[at + 1 + len] == b'"').then_some(at + 2 + len)
+}
+
+/// The end of the value in [`scan_flat`]'s shape starting at `at`, with at
+/// most `depth` levels of objects and arrays in it.
+fn scan_value(bytes: &[u8], at: usize, depth: usize) -> Option<usize> {
+    let word = |word: &[u8]| bytes[at..].starts_with(word).then_some(at + word.len());
+    match *bytes.get(at)? {
+        b'"' => plain_string_end(bytes, at),
+        b't' => word(b"true"),
+        b'f' => word(b"false"),
+        b'n' => word(b"null"),
+        b'-' | b'0'..=b'9' => scan_number(bytes, at),
+        open @ (b'{' | b'[') if depth > 0 => {
+            let close = if open == b'{' { b'}' } else { b']' };
+            let mut at = skip_space(bytes, at + 1);
+            if bytes.get(at) == Some(&close) {
+                return Some(at + 1);
+            }
+            loop {
+                if open == b'{' {
+                    at = skip_space(bytes, plain_string_end(bytes, at)?);
+                    if bytes.get(at) != Some(&b':') {
+                        return None;
+                    }
+                    at = skip_space(bytes, at + 1);
+                }
+                at = skip_space(bytes, scan_value(bytes, at, depth - 1)?);
+                match *bytes.get(at)? {
+                    b',' => at = skip_space(bytes, at + 1),
+                    b if b == close => return Some(at + 1),
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The end of the JSON number starting at `at`: `-`, then `0` or digits not
+/// starting with `0`, then maybe `.digits`, then maybe `e`/`E`, a sign and digits.
+fn scan_number(bytes: &[u8], mut at: usize) -> Option<usize> {
+    let digits = |at: usize| at + bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    at += usize::from(bytes[at] == b'-');
+    at = match *bytes.get(at)? {
+        b'0' => at + 1,
+        b'1'..=b'9' => digits(at),
+        _ => return None,
+    };
+    if bytes.get(at) == Some(&b'.') {
+        let end = digits(at + 1);
+        if end == at + 1 {
+            return None;
+        }
+        at = end;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        at += usize::from(matches!(bytes.get(at), Some(b'+' | b'-')));
+        let end = digits(at);
+        if end == at {
+            return None;
+        }
+        at = end;
+    }
+    Some(at)
 }
 
 /// A required field that must be a JSON string. The raw text is already valid
@@ -874,21 +942,52 @@ mod tests {
         assert_eq!(serde_json::from_str::<Peer>(&out).unwrap(), peer);
     }
 
+    /// A random JSON-ish value for the scanner test: leaves inside and outside
+    /// its shape (escapes, bad words, numbers good and bad), and objects and
+    /// arrays nested past `SCAN_DEPTH`, with good and broken separators.
+    fn random_value(pick: &mut impl FnMut(usize) -> usize, depth: usize, out: &mut String) {
+        const LEAVES: [&str; 26] = [
+            "\"state\"", "true", "false", "null", "\"\"", "\"a \\\"b\\\"\"", "\"é ü\"", "tru", "nul", "\"\u{1}\"", "\"open",
+            "0", "-0", "17", "-2.5e3", "2.50E-07", "1e+400", "123456789012345678901234567890", "01", "1.", ".5", "-", "1e", "1E+", "+1", "0x1",
+        ];
+        const SPACES: [&str; 3] = ["", " ", "\n"];
+        let kind = if depth >= SCAN_DEPTH + 2 { 2 } else { pick(5) };
+        if kind >= 2 {
+            out.push_str(LEAVES[pick(LEAVES.len())]);
+            return;
+        }
+        let object = kind == 0;
+        out.push(if object { '{' } else { '[' });
+        for i in 0..pick(4) {
+            if i > 0 {
+                out.push_str([",", ", ", ",", ",,", ""][pick(5)]);
+            }
+            out.push_str(SPACES[pick(3)]);
+            if object {
+                out.push_str(["\"k\"", "\"sdpMid\"", "\"k\\n\"", "k"][pick(4)]);
+                out.push_str([":", " : ", ":", ""][pick(4)]);
+            }
+            random_value(pick, depth + 1, out);
+            out.push_str(SPACES[pick(3)]);
+        }
+        let close = if object { "}" } else { "]" };
+        out.push_str([close, close, close, close, close, "", "}", "]"][pick(8)]);
+    }
+
     /// The scanner either leaves a frame to serde_json or reads it exactly as
     /// serde_json does: checked over frames built from pieces that are inside
     /// and outside its shape, whole and cut short.
     #[test]
     fn scan_flat_reads_what_serde_reads_or_declines() {
         let keys = ["type", "hand", "text", "data", "x", "typ\\u0065", "h\\nd", "é", ""];
-        let values = ["\"state\"", "true", "false", "null", "\"\"", "\"a \\\"b\\\"\"", "\"é ü\"", "1", "-2.5e3", "{}", "[true]", "tru", "nul", "\"\u{1}\"", "\"open"];
         let spaces = ["", " ", "\n\t", "\r", "\u{a0}"];
         let mut seed = 7u32;
         let mut pick = |n: usize| {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             (seed >> 16) as usize % n
         };
-        let (mut scanned, mut declined) = (0, 0);
-        for _ in 0..20_000 {
+        let (mut scanned, mut declined, mut nested) = (0, 0, 0);
+        for _ in 0..40_000 {
             let mut frame = String::from(spaces[pick(spaces.len())]);
             frame.push('{');
             for i in 0..pick(4) {
@@ -898,7 +997,7 @@ mod tests {
                 frame.push_str(spaces[pick(spaces.len())]);
                 frame.push_str(&format!("\"{}\"", keys[pick(keys.len())]));
                 frame.push_str([":", " : ", ""][pick(3)]);
-                frame.push_str(values[pick(values.len())]);
+                random_value(&mut pick, 0, &mut frame);
                 frame.push_str(spaces[pick(spaces.len())]);
             }
             frame.push_str(["}", "} ", "", "}}", "},"][pick(5)]);
@@ -908,17 +1007,32 @@ mod tests {
             match scan_flat(frame) {
                 Some(fields) => {
                     scanned += 1;
+                    nested += usize::from(frame[1..].contains(['{', '[']));
                     assert_eq!(Some(fields), by_serde, "{frame:?}");
                 }
                 None => declined += 1,
             }
         }
-        // Both ways are exercised, not just one.
-        assert!(scanned > 1000 && declined > 1000, "{scanned} scanned, {declined} declined");
-        // The frames clients send most are in its shape.
-        for frame in [r#"{"type":"state","hand":true}"#, r#"{"type":"chat","text":"hi there"}"#, r#" { "type" : "leave" } "#] {
+        // Both ways are exercised, not just one, and nesting is.
+        assert!(scanned > 2000 && declined > 2000 && nested > 1000, "{scanned} scanned ({nested} nested), {declined} declined");
+        // The frames clients send are in its shape (a 4 KB offer's SDP has
+        // escaped line breaks: it goes to serde_json, which skips strings fast).
+        for frame in [
+            r#"{"type":"state","hand":true}"#,
+            r#"{"type":"chat","text":"hi there"}"#,
+            r#" { "type" : "leave" } "#,
+            r#"{"type":"signal","to":"p","data":{"type":"candidate","mark":"lat-1-x"}}"#,
+            r#"{"type":"signal","to":"p","data":{"candidate":{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"Ab+/"}}}"#,
+            r#"{"type":"signal","to":"p","data":{"candidate":null}}"#,
+        ] {
             assert!(scan_flat(frame).is_some(), "{frame}");
         }
+        // Its recursion is bounded: deeper nesting is left to serde_json,
+        // which skips values without recursing.
+        let deep = |n: usize| format!(r#"{{"data":{}0{}}}"#, "[".repeat(n), "]".repeat(n));
+        assert!(scan_flat(&deep(SCAN_DEPTH)).is_some());
+        assert!(scan_flat(&deep(SCAN_DEPTH + 1)).is_none());
+        assert!(scan_flat(&deep(100_000)).is_none());
     }
 
     #[test]

@@ -339,20 +339,25 @@ export function stateChanges(members, { timeoutMs = 5000 } = {}) {
 }
 
 /**
- * A pair trading 4 KB `signal` offers, for instruction counts
- * (bench/count.mjs): one at a time, alternating direction, each awaited at
- * its recipient; a 25 ms rest after each exchange keeps both sockets inside
- * the contract's 50 messages a second. Returns `(count) => Promise`.
+ * A pair trading 4 KB `signal` offers (or, `short`, the latency test's short
+ * signals), for instruction counts (bench/count.mjs): one at a time,
+ * alternating direction, each awaited at its recipient; a 25 ms rest after
+ * each exchange keeps both sockets inside the contract's 50 messages a
+ * second. Returns `(count) => Promise`.
  */
-export function signalExchanges([a, b], { timeoutMs = 5000 } = {}) {
+export function signalExchanges([a, b], { timeoutMs = 5000, short = false } = {}) {
   const sdp = fakeSdp(4000);
   let sent = 0;
   return async (count) => {
     for (let i = 0; i < count; i++) {
       const [from, to] = sent % 2 === 0 ? [a, b] : [b, a];
       const n = sent++;
-      const arrived = to.next((t) => t.startsWith('{"type":"signal"') && t.includes(`"n":${n}}`), timeoutMs);
-      from.send(JSON.stringify({ type: 'signal', to: to.id ?? 'peer', data: { type: 'offer', sdp, n } }));
+      const mark = `lat-${n}-${Math.random().toString(36).slice(2, 8)}`;
+      const arrived = short
+        ? to.next((t) => t.includes(mark), timeoutMs)
+        : to.next((t) => t.startsWith('{"type":"signal"') && t.includes(`"n":${n}}`), timeoutMs);
+      const data = short ? { type: 'candidate', mark } : { type: 'offer', sdp, n };
+      from.send(JSON.stringify({ type: 'signal', to: to.id ?? 'peer', data }));
       await arrived;
       if (n % 2 === 1) await sleep(25);
     }
