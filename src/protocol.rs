@@ -165,8 +165,9 @@ pub struct ChatEntry {
 pub enum ClientMessage<'a> {
     Join { name: String, public: bool, state: MediaState },
     Chat { text: String },
-    /// `data` is the raw JSON text of the value, as the sender wrote it.
-    Signal { to: PeerId, data: &'a str },
+    /// `data` is the raw JSON text of the value, as the sender wrote it;
+    /// `to` is borrowed from the frame too, unless it had escapes.
+    Signal { to: Cow<'a, str>, data: &'a str },
     State(StatePatch),
     Leave,
 }
@@ -306,7 +307,7 @@ pub fn parse_client_frame(frame: &str) -> Result<ClientMessage<'_>, ProtocolErro
         }),
         "chat" => Ok(ClientMessage::Chat { text: string(fields.text)?.into_owned() }),
         "signal" => Ok(ClientMessage::Signal {
-            to: string(fields.to)?.into_owned(),
+            to: string(fields.to)?,
             data: fields.data.ok_or(ProtocolError::BadMessage)?,
         }),
         "state" => Ok(ClientMessage::State(StatePatch {

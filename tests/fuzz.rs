@@ -682,7 +682,7 @@ fn describe(m: &ClientMessage<'_>) -> Msg {
     match m {
         ClientMessage::Join { name, public, state } => Msg::Join { name: name.clone(), public: *public, audio: state.audio, video: state.video },
         ClientMessage::Chat { text } => Msg::Chat { text: text.clone() },
-        ClientMessage::Signal { to, data } => Msg::Signal { to: to.clone(), data: (*data).to_owned() },
+        ClientMessage::Signal { to, data } => Msg::Signal { to: to.to_string(), data: (*data).to_owned() },
         ClientMessage::State(p) => Msg::State([p.audio, p.video, p.screen, p.hand]),
         ClientMessage::Leave => Msg::Leave,
     }
