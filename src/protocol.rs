@@ -118,18 +118,20 @@ impl MediaState {
 }
 
 /// A peer as the contract shows it: `{"id","name","audio","video","screen","hand"}`.
-/// serde goes through [`PeerFields`]: its `flatten` would buffer every field
-/// in a generic map, and that machinery is a few KB of WebAssembly.
+/// Read through [`PeerFields`]: serde's `flatten` would buffer every field in
+/// a generic map, and that machinery is a few KB of WebAssembly. Writing with
+/// `flatten` needs no such buffer (and the hot frames are written by hand).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "PeerFields", into = "PeerFields")]
+#[serde(from = "PeerFields")]
 pub struct Peer {
     pub id: PeerId,
     pub name: String,
+    #[serde(flatten)]
     pub state: MediaState,
 }
 
 /// [`Peer`] as one flat record, the way it is written.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct PeerFields {
     id: PeerId,
     name: String,
@@ -142,12 +144,6 @@ struct PeerFields {
 impl From<PeerFields> for Peer {
     fn from(PeerFields { id, name, audio, video, screen, hand }: PeerFields) -> Self {
         Peer { id, name, state: MediaState { audio, video, screen, hand } }
-    }
-}
-
-impl From<Peer> for PeerFields {
-    fn from(Peer { id, name, state: MediaState { audio, video, screen, hand } }: Peer) -> Self {
-        PeerFields { id, name, audio, video, screen, hand }
     }
 }
 
