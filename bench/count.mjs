@@ -40,7 +40,8 @@ const block = Math.max(8, Math.min(400, Number(blockArg) || 200));
  * `state` changes; `signal-4k`: a pair trading 4 KB offers; `signal-short`:
  * a pair trading the latency test's short signals (both room size 2).
  */
-const signals = workloadArg === 'signal-4k' || workloadArg === 'signal-short';
+const short = workloadArg === 'signal-short';
+const signals = short || workloadArg === 'signal-4k';
 /** Members of the one room: a message makes `size - 1` deliveries. */
 const size = signals ? 2 : Math.max(2, Math.min(8, Number(sizeArg) || 8));
 /**
@@ -141,7 +142,7 @@ for (const spec of serverSpecs(keys.split(','))) {
     const pid = Number(readFileSync(path.join(OUT_DIR, 'pid'), 'utf8'));
     const set = await openRoomSet(server, 'count', 1, size);
     const run = signals
-      ? signalExchanges(set.rooms[0].members, { timeoutMs: 60_000, short: workloadArg === 'signal-short' })
+      ? signalExchanges(set.rooms[0].members, { timeoutMs: 60_000, short })
       : stateChanges(set.rooms[0].members, { timeoutMs: 60_000 });
     // Warm-up back to back, whatever the pace measured: the code is as warm
     // as in a runtime serving many rooms, and stays so from run to run.
@@ -169,7 +170,7 @@ const k = (n) => `${(n / 1000).toFixed(1)}k`;
 /** Per message over all blocks, so collections count as often as they came. */
 const perMessage = (r, field) => r.samples.reduce((sum, c) => sum + c[field], 0) / (r.samples.length * block);
 const last = results.at(-1);
-console.log(`\ninstructions per ${signals ? (workloadArg === 'signal-short' ? 'short signal' : '4 KB signal') : 'state message'}, room of ${size}, ${pauseMs ? `${pauseMs} ms apart` : 'back to back'}, ${blocks} blocks of ${block}`);
+console.log(`\ninstructions per ${signals ? (short ? 'short signal' : '4 KB signal') : 'state message'}, room of ${size}, ${pauseMs ? `${pauseMs} ms apart` : 'back to back'}, ${blocks} blocks of ${block}`);
 for (const r of results) {
   const all = perMessage(r, 'total');
   const gc = perMessage(r, 'gc');

@@ -352,17 +352,24 @@ export function signalExchanges([a, b], { timeoutMs = 5000, short = false } = {}
     for (let i = 0; i < count; i++) {
       const [from, to] = sent % 2 === 0 ? [a, b] : [b, a];
       const n = sent++;
-      const mark = `lat-${n}-${Math.random().toString(36).slice(2, 8)}`;
-      const arrived = short
-        ? to.next((t) => t.includes(mark), timeoutMs)
-        : to.next((t) => t.startsWith('{"type":"signal"') && t.includes(`"n":${n}}`), timeoutMs);
-      const data = short ? { type: 'candidate', mark } : { type: 'offer', sdp, n };
-      from.send(JSON.stringify({ type: 'signal', to: to.id ?? 'peer', data }));
+      const mark = short ? latencyMark(n) : null;
+      const arrived = to.next(short
+        ? (t) => t.includes(mark)
+        : (t) => t.startsWith('{"type":"signal"') && t.includes(`"n":${n}}`), timeoutMs);
+      from.send(short
+        ? shortSignal(to, mark)
+        : JSON.stringify({ type: 'signal', to: to.id ?? 'peer', data: { type: 'offer', sdp, n } }));
       await arrived;
       if (n % 2 === 1) await sleep(25);
     }
   };
 }
+
+/** A unique text to find the `i`th latency signal by at its recipient. */
+const latencyMark = (i) => `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** The latency test's signal: short `data` with a mark to find it by. */
+const shortSignal = (to, mark) => JSON.stringify({ type: 'signal', to: to.id ?? 'peer', data: { type: 'candidate', mark } });
 
 /**
  * One-way signal latency on otherwise idle servers: `count` signals per
@@ -382,10 +389,10 @@ export async function signalLatency(entries, count) {
     for (const { server, pair } of shuffled(entries)) {
       const [a, b] = pair.rooms[0].members;
       const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
-      const mark = `lat-${i}-${Math.random().toString(36).slice(2, 8)}`;
+      const mark = latencyMark(i);
       const arrived = to.next((t) => t.includes(mark), 5000);
       const t0 = performance.now();
-      from.send(JSON.stringify({ type: 'signal', to: to.id ?? 'peer', data: { type: 'candidate', mark } }));
+      from.send(shortSignal(to, mark));
       try {
         await arrived;
         results.get(server.key).samples.push(performance.now() - t0);
