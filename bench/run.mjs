@@ -101,7 +101,8 @@ try {
 
   // ---- rounds -----------------------------------------------------------------------
   for (const s of live) {
-    results.latency[s.key] = { samples: [], errors: 0 };
+    // `roundSizes`: how many of `samples` each round added (for per-round p50s).
+    results.latency[s.key] = { samples: [], errors: 0, roundSizes: [] };
     results.join[s.key] = { connectMs: [], joinMs: [], errors: 0 };
     results.throughput[s.key] = Object.fromEntries(workloads.map((w) => [w.key, []]));
   }
@@ -111,6 +112,7 @@ try {
     // Latency: the servers take turns signal by signal (see signalLatency).
     for (const [key, lat] of await signalLatency(latencyPairs, latencyCount)) {
       results.latency[key].samples.push(...lat.samples);
+      results.latency[key].roundSizes.push(lat.samples.length);
       results.latency[key].errors += lat.errors;
     }
     for (const server of order) {
