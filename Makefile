@@ -22,7 +22,7 @@ export WASM_OPT_BIN := $(CURDIR)/$(NODE_BIN)/wasm-opt
 
 RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: help dev test build tools rust-tools node-tools chromium lint test-unit test-contract test-browser deploy deploy-check clean
+.PHONY: help dev test build tools rust-tools node-tools chromium lint test-unit test-contract test-browser screenshots deploy deploy-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ test-contract: tools build ## Only the contract and operator tests (TURN, header
 
 test-browser: tools chromium build ## Only the browser tests (Chromium in a loopback-only namespace)
 	./tests/browser/run.sh
+
+screenshots: tools chromium build ## Retake the README's pictures (docs/screenshots) with the browser tests that take them
+	NOOM_SCREENSHOTS=docs/screenshots ./tests/browser/run.sh tests/browser/lobby.test.mjs tests/browser/mesh.test.mjs
 
 build: build/index.js ## Compile the Worker to WebAssembly (only when sources changed)
 

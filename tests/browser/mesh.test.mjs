@@ -1,5 +1,5 @@
 // Four people join at the same moment: every one of them sees the three others'
-// video playing (full mesh, the newcomer offers). Saves docs/screenshots/meeting-4.png.
+// video playing (full mesh, the newcomer offers). Saves meeting-4.png (see SCREENSHOTS in helpers.mjs).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';

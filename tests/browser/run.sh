@@ -3,4 +3,5 @@
 # namespace that has only the loopback interface (nothing leaves the machine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec unshare --net bash -c 'ip link set lo up; node --test --test-concurrency=1 --test-reporter=spec tests/browser/'
+# Arguments name test files to run instead of the whole suite.
+exec unshare --net bash -c 'ip link set lo up; node --test --test-concurrency=1 --test-reporter=spec "${@:-tests/browser/}"' run "$@"
