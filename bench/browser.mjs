@@ -106,17 +106,21 @@ async function oneCall(browser, base, n, run, recordPage) {
     joiner.page.on('requestfailed', (r) => pending.delete(r));
     let ms = null;
     let joinSentMs = null;
+    /** On a call that did not finish: how many remote videos were playing when time ran out. */
+    let playingAtEnd = null;
     try {
       await joiner.page.goto(`${base}/r/${room}?name=Joiner&autojoin=1&benchPeers=${n - 1}`, { waitUntil: 'commit' });
       await waitPlaying(joiner.page, joinMsFor(n));
       [ms, joinSentMs] = await joiner.page.evaluate(() => [window.__benchAllPlayingAt, window.__benchJoinSentAt ?? null]);
     } catch {
+      playingAtEnd = await joiner.page.evaluate(() => window.__benchPlaying ?? 0).catch(() => null);
       const stuck = [...pending.keys()].map((r) => `${r.resourceType()} ${r.url().replace(base, '')}`).join(', ');
       log(`call of ${n}, run ${run + 1}: not every remote video played within ${joinMsFor(n) / 1000} s`
+        + `${playingAtEnd === null ? '' : ` (${playingAtEnd} of ${n - 1} playing)`}`
         + `${stuck ? `; requests still pending: ${stuck}` : ''}`);
     }
     const files = (await Promise.all(responses)).filter(Boolean);
-    return { n, run, ms, joinSentMs, settled, requests, files };
+    return { n, run, ms, joinSentMs, playingAtEnd, settled, requests, files };
   } finally {
     await Promise.all(people.map((p) => Promise.race([p.context.close(), new Promise((r) => setTimeout(r, 5000))])));
   }

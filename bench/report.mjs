@@ -112,8 +112,9 @@ export function summarize(results) {
   }
   const calls = {};
   for (const run of results.browser?.runs ?? []) {
-    calls[run.n] ??= { times: [], joinSent: [], failed: 0, unsettled: 0 };
+    calls[run.n] ??= { times: [], joinSent: [], failed: 0, playingAtEnd: [], unsettled: 0 };
     if (run.ms === null) calls[run.n].failed += 1;
+    if (run.ms === null && run.playingAtEnd != null) calls[run.n].playingAtEnd.push(run.playingAtEnd);
     else calls[run.n].times.push(run.ms);
     if (run.ms !== null && run.joinSentMs != null) calls[run.n].joinSent.push(run.joinSentMs);
     if (!run.settled) calls[run.n].unsettled += 1;
@@ -321,7 +322,8 @@ export function writeReport(results) {
       + 'encoding its camera once per other participant, so the larger calls measure the machine as much as the app.', '');
     out.push(table(['participants', 'median ms', 'join sent, median ms', 'runs (ms)', 'target'], Object.entries(sum.calls).map(([n, c]) => [n, f(c.median, 0),
       c.joinSent.length ? f(median(c.joinSent), 0) : '–',
-      [c.times.map((t) => Math.round(t)).join(', '), c.failed ? `${c.failed} did not finish in ${n >= 8 ? 90 : 45} s` : '',
+      [c.times.map((t) => Math.round(t)).join(', '), c.failed ? `${c.failed} did not finish in ${n >= 8 ? 90 : 45} s`
+        + `${c.playingAtEnd.length ? ` (remote videos playing then: ${c.playingAtEnd.map((k) => `${k} of ${n - 1}`).join(', ')})` : ''}` : '',
         c.unsettled ? `${c.unsettled} started before the others had all seen each other` : ''].filter(Boolean).join('; '),
       n === '2' ? '≤ 1000' : n === '4' ? '≤ 2000' : '–'])), '');
     if (svg['call-setup.svg']) out.push(`![Call set-up](${svg['call-setup.svg']})`, '');
