@@ -369,7 +369,7 @@ export function writeReport(results) {
     '- **Servers.** Noom runs from the project\'s `wrangler.toml` (copied to `bench/.run/checkout/` without its `[build]` step, which `make bench` has already done). '
       + '`bench/baseline-js/` is the whole contract in plain JavaScript and passes the same contract suite '
       + '(`NOOM_SERVER_CONFIG=bench/baseline-js/wrangler.toml node --test --test-concurrency=1 tests/contract/`). '
-      + '`bench/floor-js/` and `bench/floor-rust/` forward a joined socket\'s frames, as they came, to the room\'s other sockets: not the contract, the physical limit. '
+      + '`bench/floor-js/` and `bench/floor-rust/` forward a joined socket\'s frames, as they came, to the room\'s other sockets: not the contract, the physical limit. Like Noom and the baseline they have an `[assets]` section, so wrangler\'s asset router sits before each of the four alike. '
       + 'All four run side by side, each under its own `wrangler dev` with its own port, inspector port and `--persist-to`.',
     '- **CPU.** utime+stime from `/proc/<pid>/stat` (CLK_TCK ticks) of the workerd processes under that server\'s wrangler process, read just before a burst and 250 ms after its last delivery (so work a server leaves for just after the burst, such as Noom\'s write-behind, is counted), divided by the frames delivered. '
       + 'The scheduler\'s nanosecond run time (`/proc/<pid>/task/*/schedstat`) is recorded beside it in the JSON as a cross-check; the Worker-only figures use it.',
