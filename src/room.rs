@@ -280,6 +280,8 @@ struct RoomInner {
 /// A reset of the WebAssembly instance (after a crash) starts the numbers
 /// again from 0 while the sockets keep their marks, so entry.js stamps each
 /// number with the instance that gave it and ignores numbers of an old one.
+/// `tests/glue/fake-build.mjs` copies these rules to test entry.js without
+/// a build: a change here goes there too.
 #[derive(Default)]
 struct SocketNumbers {
     ids: HashMap<u32, ConnId, std::hash::BuildHasherDefault<Fnv>>,
