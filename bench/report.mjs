@@ -113,9 +113,12 @@ export function summarize(results) {
   const calls = {};
   for (const run of results.browser?.runs ?? []) {
     calls[run.n] ??= { times: [], joinSent: [], failed: 0, playingAtEnd: [], unsettled: 0 };
-    if (run.ms === null) calls[run.n].failed += 1;
-    if (run.ms === null && run.playingAtEnd != null) calls[run.n].playingAtEnd.push(run.playingAtEnd);
-    else calls[run.n].times.push(run.ms);
+    if (run.ms === null) {
+      calls[run.n].failed += 1;
+      if (run.playingAtEnd != null) calls[run.n].playingAtEnd.push(run.playingAtEnd);
+    } else {
+      calls[run.n].times.push(run.ms);
+    }
     if (run.ms !== null && run.joinSentMs != null) calls[run.n].joinSent.push(run.joinSentMs);
     if (!run.settled) calls[run.n].unsettled += 1;
   }
