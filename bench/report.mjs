@@ -95,10 +95,9 @@ export function summarize(results) {
    */
   const latencyRatio = {};
   for (const other of Object.keys(results.latency)) {
-    const mine = roundP50s.noom ?? [];
-    const theirs = roundP50s[other] ?? [];
-    const per = mine.map((v, i) => v / theirs[i]).filter(Number.isFinite);
-    latencyRatio[other] = other === 'noom' ? null : spread(per);
+    if (other === 'noom') continue;
+    const theirs = roundP50s[other];
+    latencyRatio[other] = spread((roundP50s.noom ?? []).map((v, i) => v / theirs[i]).filter(Number.isFinite));
   }
   for (const [key, l] of Object.entries(results.latency)) {
     const j = results.join[key];
