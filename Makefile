@@ -33,7 +33,7 @@ dev: tools build ## Install what is missing, build, run on http://127.0.0.1:$(PO
 test: tools chromium build ## Run every test: lint, unit and fuzz, deploy bundle, contract, operator, hardening, browser
 	$(MAKE) --no-print-directory lint
 	cargo test --quiet
-	node --test --test-reporter=spec tests/glue/
+	node --test --test-reporter=spec tests/glue/ tests/bench/
 	$(MAKE) --no-print-directory deploy-check
 	node --test --test-concurrency=1 --test-reporter=spec tests/contract/ tests/operator/
 	$(MAKE) --no-print-directory test-hardening
@@ -45,9 +45,9 @@ lint: ## Clippy on the core and tests (native) and on the Worker (wasm32)
 	cargo clippy --all-targets -- -D warnings
 	WASM_BINDGEN_USE_JS_SYS=1 cargo clippy --lib --release --target wasm32-unknown-unknown -- -D warnings
 
-test-unit: ## Only the unit tests: Rust (cargo) and src/entry.js against a stand-in build (node)
+test-unit: ## Only the unit tests: Rust (cargo), src/entry.js against a stand-in build and the bench report's verdicts (node)
 	cargo test
-	node --test --test-reporter=spec tests/glue/
+	node --test --test-reporter=spec tests/glue/ tests/bench/
 
 test-contract: tools build ## Only the contract and operator tests (TURN, headers, limits, timeouts) against a real wrangler dev
 	node --test --test-concurrency=1 --test-reporter=spec tests/contract/ tests/operator/
