@@ -13,7 +13,7 @@ import {
   openTrack, openScreen, listDevices, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
 } from './media.js';
 import { createChat } from './chat.js';
-import { createTile, updateGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
+import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
 
 const STATUS_TEXT = {
   connecting: 'Connecting…',
@@ -92,12 +92,16 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     /** What the self level is read from now: a peer (its audio sender) or the mic track. */
     selfLevelSource: null,
     selfVideoTrack: undefined,
+    /** The tile you pinned to the stage: a peer id, 'self', or null. */
+    pinned: null,
+    /** The peer who most recently started presenting (their screen takes the stage). */
+    presenter: null,
     iceServers: [],
     signaling: null,
     ended: false,
   };
 
-  const selfTile = createTile({ id: 'self', name, self: true });
+  const selfTile = createTile({ id: 'self', name, self: true, onPin: () => togglePin('self') });
   ui.grid.replaceChildren(selfTile.root);
 
   const chat = createChat({
@@ -142,7 +146,34 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function renderCount() {
     ui.count.textContent = String(call.peers.size + 1);
-    updateGrid(ui.grid);
+    renderLayout();
+  }
+
+  /**
+   * Which tile takes the stage: the one you pinned; else a shared screen
+   * (the latest presenter's, if several share), since a screen in a small
+   * tile cannot be read; else none, and everyone gets an equal tile. Your
+   * own screen share never takes it unpinned: you already see your screen.
+   */
+  function featuredTile() {
+    if (call.pinned === 'self') return selfTile;
+    const pinned = call.peers.get(call.pinned);
+    if (pinned) return pinned.tile;
+    const presenter = call.peers.get(call.presenter);
+    if (presenter?.info.screen) return presenter.tile;
+    const sharing = [...call.peers.values()].filter((p) => p.info.screen);
+    return sharing.at(-1)?.tile ?? null;
+  }
+
+  function renderLayout() {
+    selfTile.setPinned(call.pinned === 'self');
+    for (const [id, peer] of call.peers) peer.tile.setPinned(call.pinned === id);
+    layoutGrid(ui.grid, featuredTile()?.root ?? null);
+  }
+
+  function togglePin(key) {
+    call.pinned = call.pinned === key ? null : key;
+    renderLayout();
   }
 
   function renderPeopleList() {
@@ -217,11 +248,12 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       existing.tile.setName(existing.info.name);
       existing.tile.setState(existing.info);
       renderPeopleList();
+      renderLayout();
       return existing;
     }
     const peer = {
       info: { audio: false, video: false, screen: false, hand: false, ...info },
-      tile: createTile({ id: info.id, name: info.name }),
+      tile: createTile({ id: info.id, name: info.name, onPin: () => togglePin(info.id) }),
       link: null,
       stopLevel: () => {},
     };
@@ -260,6 +292,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     const peer = call.peers.get(id);
     if (!peer) return null;
     call.peers.delete(id);
+    if (call.pinned === id) call.pinned = null;
     peer.stopLevel();
     peer.link.close();
     peer.tile.remove();
@@ -277,6 +310,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function onWelcome(msg) {
     const reconnect = call.selfId !== null;
+    const pinned = call.pinned;
     removeAllPeers();
     call.selfId = msg.id;
     selfTile.setId(msg.id);
@@ -285,6 +319,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     for (const info of Array.isArray(msg.peers) ? msg.peers : []) {
       if (info?.id && info.id !== msg.id) addPeer(info, { offer: true });
     }
+    // The others keep their ids across our reconnect: so does a pin on one of them.
+    if (pinned === 'self' || call.peers.has(pinned)) call.pinned = pinned;
     watchSelfLevel();
     // `join` carries audio and video only; the rest follows as a state frame.
     if (call.local.hand || call.local.screen) sendState();
@@ -342,11 +378,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       case 'state': {
         const peer = call.peers.get(msg.id);
         if (!peer) break;
+        if (msg.screen === true && !peer.info.screen) call.presenter = msg.id;
         for (const key of ['audio', 'video', 'screen', 'hand']) {
           if (typeof msg[key] === 'boolean') peer.info[key] = msg[key];
         }
         peer.tile.setState(peer.info);
         renderPeopleList();
+        renderLayout();
         break;
       }
       case 'error':
@@ -559,6 +597,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   ui.mute.onclick = toggleMic;
   ui.camera.onclick = toggleCamera;
   ui.screen.onclick = toggleScreen;
+  // Phones and tablets have no screen capture: no button that can only fail.
+  show(ui.screen, typeof navigator.mediaDevices?.getDisplayMedia === 'function');
   ui.hand.onclick = toggleHand;
   ui.invite.onclick = copyInvite;
   ui.leave.onclick = () => end({ reason: 'left' });
@@ -608,6 +648,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     get selfId() { return call.selfId; },
     get peers() { return call.peers; },
     get local() { return call.local; },
+    get pinned() { return call.pinned; },
     leave: () => end({ reason: 'left' }),
   };
   return call;

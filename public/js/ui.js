@@ -16,28 +16,32 @@ function initials(name) {
 
 /**
  * One participant's tile.
- * @param {{id: string, name: string, self?: boolean}} opts
+ * @param {{id: string, name: string, self?: boolean, onPin?: () => void}} opts
+ *   `onPin`: the tile's pin button was pressed (pin it, or unpin it)
  */
-export function createTile({ id, name, self = false }) {
+export function createTile({ id, name, self = false, onPin = () => {} }) {
   const video = el('video', { autoplay: true, playsinline: true, class: 'tile-video' });
   video.muted = true; // sound plays through `audio` (remote) or not at all (self)
   const audio = self ? null : el('audio', { autoplay: true, class: 'tile-audio' });
   const avatar = el('div', { class: 'tile-avatar', 'aria-hidden': 'true' }, el('span', { text: initials(name) }));
   const nameLabel = el('span', { class: 'tile-name' });
   const status = el('div', { class: 'tile-status', text: self ? '' : 'Connecting…' });
+  const pin = el('button', { class: 'tile-pin', type: 'button', 'data-testid': 'pin', 'aria-pressed': 'false', on: { click: onPin } }, icon('pin'));
+  let label = '';
   const root = el('div', {
     class: 'tile',
     role: 'group',
     'data-testid': 'tile',
     'data-peer-id': id,
     'data-self': self,
-    dataset: { audio: 'false', video: 'false', screen: 'false', hand: 'false', connection: self ? 'connected' : 'new' },
+    dataset: { audio: 'false', video: 'false', screen: 'false', hand: 'false', connection: self ? 'connected' : 'new', pinned: 'false', featured: 'false' },
   },
   video,
   audio,
   avatar,
   status,
   el('div', { class: 'tile-hand', title: 'Hand raised' }, icon('hand')),
+  pin,
   el('div', { class: 'tile-label' },
     el('span', { class: 'tile-muted', title: 'Microphone off' }, icon('micOff')),
     el('span', { class: 'tile-camoff', title: 'Camera off' }, icon('camOff')),
@@ -49,10 +53,17 @@ export function createTile({ id, name, self = false }) {
     audio,
     setId(peerId) { root.dataset.peerId = peerId; },
     setName(value) {
-      const text = self ? `${value} (you)` : value;
-      nameLabel.textContent = text;
-      root.setAttribute('aria-label', text);
+      label = self ? `${value} (you)` : value;
+      nameLabel.textContent = label;
+      root.setAttribute('aria-label', label);
       avatar.firstChild.textContent = initials(value);
+      tile.setPinned(root.dataset.pinned === 'true');
+    },
+    setPinned(pinned) {
+      root.dataset.pinned = String(pinned);
+      pin.setAttribute('aria-pressed', String(pinned));
+      pin.setAttribute('aria-label', `${pinned ? 'Unpin' : 'Pin'} ${label}`);
+      pin.title = pinned ? 'Unpin' : 'Pin to the main view';
     },
     /** Applies a peer's state: any of audio, video, screen, hand. */
     setState(peerState) {
@@ -87,10 +98,20 @@ export function createTile({ id, name, self = false }) {
   return tile;
 }
 
-/** Keeps the grid's `data-count` (which picks the layout in CSS) in step with its tiles. */
-export function updateGrid(grid) {
-  const count = grid.querySelectorAll('[data-testid="tile"]').length;
-  grid.dataset.count = String(Math.min(count, 8));
+/**
+ * Lays out the grid: every tile the same size, or `featured` (a tile's root)
+ * large on the stage with the others in a strip beside it. The CSS reads
+ * `data-count`, `data-layout` and each tile's `data-featured`.
+ * @param {HTMLElement} grid
+ * @param {HTMLElement|null} featured
+ */
+export function layoutGrid(grid, featured = null) {
+  const tiles = [...grid.querySelectorAll('[data-testid="tile"]')];
+  // A stage needs someone beside it: alone, the one tile fills the grid anyway.
+  const stage = tiles.length > 1 && tiles.includes(featured);
+  grid.dataset.count = String(Math.min(tiles.length, 8));
+  grid.dataset.layout = stage ? 'stage' : 'grid';
+  for (const tile of tiles) tile.dataset.featured = String(stage && tile === featured);
 }
 
 /** The people panel: one row per participant with their state. */

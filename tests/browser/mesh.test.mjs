@@ -1,10 +1,12 @@
 // Four people join at the same moment: every one of them sees the three others'
-// video playing (full mesh, the newcomer offers). Saves meeting-4.png (see SCREENSHOTS in helpers.mjs).
+// video playing (full mesh, the newcomer offers). Saves meeting-4.png (see
+// SCREENSHOTS in helpers.mjs). Then the layout: a shared screen and a pinned
+// tile take the stage.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import {
-  launchBrowser, joinRoom, waitRemoteVideosPlaying, waitTileAttr, waitChat, screenshot, closeAll, videoLimits,
+  launchBrowser, joinRoom, newPerson, gotoRoom, waitRemoteVideosPlaying, waitTileAttr, waitChat, screenshot, closeAll, videoLimits,
 } from './helpers.mjs';
 
 describe('a meeting of four', { timeout: 180_000 }, () => {
@@ -56,5 +58,65 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
       document.querySelectorAll('[data-testid="tile"]').length === 3, null, { timeout: 10_000 })));
     await Promise.all(people.map(({ page }) => waitRemoteVideosPlaying(page, 2)));
     await closeAll(leaver);
+  });
+  it('a shared screen takes the stage, a pin overrides it, and leaving takes the pin along', { timeout: 60_000 }, async () => {
+    const [ann, bob, cat] = people;
+    const [annId, bobId, catId] = await Promise.all(people.map(({ page }) => page.evaluate(() => window.__noom.selfId)));
+    const layout = (page) => page.evaluate(() => ({
+      layout: document.getElementById('grid').dataset.layout,
+      featured: [...document.querySelectorAll('[data-testid="tile"][data-featured="true"]')].map((t) => t.dataset.peerId),
+    }));
+    const tile = (page, id) => page.locator(`[data-testid="tile"][data-peer-id="${id}"]`);
+    const area = async (page, id) => { const box = await tile(page, id).boundingBox(); return box.width * box.height; };
+    const pin = (page, id) => tile(page, id).getByTestId('pin');
+
+    assert.deepEqual(await layout(ann.page), { layout: 'grid', featured: [] });
+    await bob.page.getByTestId('screen').click();
+    await waitTileAttr(ann.page, bobId, 'data-featured', 'true');
+    assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [bobId] });
+    assert.ok(await area(ann.page, bobId) > 4 * await area(ann.page, catId), 'the shared screen is not on a large stage');
+    // Bob already sees his own screen: his page keeps equal tiles.
+    await waitTileAttr(cat.page, bobId, 'data-featured', 'true');
+    assert.deepEqual(await layout(bob.page), { layout: 'grid', featured: [] });
+
+    // Ann pins Cat over Bob's screen; unpinning gives the stage back to the screen.
+    await pin(ann.page, catId).click();
+    await waitTileAttr(ann.page, catId, 'data-featured', 'true');
+    assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [catId] });
+    assert.equal(await pin(ann.page, catId).getAttribute('aria-pressed'), 'true');
+    assert.equal(await pin(ann.page, catId).getAttribute('aria-label'), 'Unpin Cat');
+    assert.deepEqual(await layout(cat.page), { layout: 'stage', featured: [bobId] }, 'a pin is Ann\'s view only');
+    await pin(ann.page, catId).click();
+    await waitTileAttr(ann.page, bobId, 'data-featured', 'true');
+    assert.equal(await pin(ann.page, catId).getAttribute('aria-pressed'), 'false');
+
+    // Bob stops presenting: equal tiles again.
+    await bob.page.getByTestId('screen').click();
+    await waitTileAttr(ann.page, bobId, 'data-screen', 'false');
+    assert.deepEqual(await layout(ann.page), { layout: 'grid', featured: [] });
+
+    // Her own tile can be pinned too; then Cat, who leaves.
+    await pin(ann.page, annId).click();
+    assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [annId] });
+    await pin(ann.page, catId).click();
+    assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [catId] });
+    await cat.page.getByTestId('leave').click();
+    await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]').length === 2, null, { timeout: 10_000 });
+    assert.deepEqual(await layout(ann.page), { layout: 'grid', featured: [] });
+    assert.equal(await ann.page.evaluate(() => window.__noom.pinned), null);
+    people.pop();
+    await closeAll(cat);
+  });
+
+  it('a browser that cannot capture the screen shows no Present button', { timeout: 60_000 }, async () => {
+    const phone = await newPerson(browser, server.url);
+    try {
+      await phone.context.addInitScript(() => { delete MediaDevices.prototype.getDisplayMedia; });
+      await gotoRoom(phone.page, 'quartet', 'Phone');
+      assert.equal(await phone.page.getByTestId('screen').isVisible(), false);
+      assert.equal(await people[0].page.getByTestId('screen').isVisible(), true);
+    } finally {
+      await closeAll(phone);
+    }
   });
 });
