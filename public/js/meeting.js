@@ -378,7 +378,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       case 'state': {
         const peer = call.peers.get(msg.id);
         if (!peer) break;
-        if (msg.screen === true && !peer.info.screen) call.presenter = msg.id;
+        if (msg.screen === true && !peer.info.screen) {
+          call.presenter = msg.id;
+          toast(ui.toasts, `${peer.info.name} is presenting`);
+        }
+        if (msg.hand === true && !peer.info.hand) toast(ui.toasts, `${peer.info.name} raised a hand`);
         for (const key of ['audio', 'video', 'screen', 'hand']) {
           if (typeof msg[key] === 'boolean') peer.info[key] = msg[key];
         }

@@ -46,6 +46,7 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     await bob.page.getByTestId('chat-input').fill('Hi all! Can everyone see me?');
     await bob.page.getByTestId('chat-input').press('Enter');
     await waitTileAttr(ann.page, bobId, 'data-hand', 'true');
+    assert.match(await ann.page.locator('#toasts').textContent(), /Bob raised a hand/);
     await waitTileAttr(ann.page, catId, 'data-audio', 'false');
     await waitChat(ann.page, 'Can everyone see me?');
     await screenshot(ann.page, 'meeting-4.png');
@@ -74,6 +75,7 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     await bob.page.getByTestId('screen').click();
     await waitTileAttr(ann.page, bobId, 'data-featured', 'true');
     assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [bobId] });
+    assert.match(await ann.page.locator('#toasts').textContent(), /Bob is presenting/);
     assert.ok(await area(ann.page, bobId) > 4 * await area(ann.page, catId), 'the shared screen is not on a large stage');
     // Bob already sees his own screen: his page keeps equal tiles.
     await waitTileAttr(cat.page, bobId, 'data-featured', 'true');
