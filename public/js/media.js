@@ -89,14 +89,19 @@ export async function openLocalMedia({ audio = true, video = true, audioDeviceId
   return result;
 }
 
-/** The cameras and microphones the browser lets this page see. */
+/** The cameras, microphones and speakers the browser lets this page see. */
 export async function listDevices() {
-  if (!navigator.mediaDevices?.enumerateDevices) return { audio: [], video: [] };
+  if (!navigator.mediaDevices?.enumerateDevices) return { audio: [], video: [], speaker: [] };
   const devices = await navigator.mediaDevices.enumerateDevices();
   const pick = (kind, noun) => devices
     .filter((d) => d.kind === kind && d.deviceId)
     .map((d, i) => ({ id: d.deviceId, label: d.label || `${noun} ${i + 1}` }));
-  return { audio: pick('audioinput', 'Microphone'), video: pick('videoinput', 'Camera') };
+  return { audio: pick('audioinput', 'Microphone'), video: pick('videoinput', 'Camera'), speaker: pick('audiooutput', 'Speaker') };
+}
+
+/** Whether this browser can play sound on a chosen output (`setSinkId`; not Safari). */
+export function canChooseSpeaker() {
+  return typeof HTMLMediaElement.prototype.setSinkId === 'function';
 }
 
 /** Asks which screen, window or tab to share; resolves to its video track. */

@@ -10,7 +10,7 @@ import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
 import { createPeerLink, videoLimitsFor } from './peers.js';
 import {
-  openTrack, openScreen, listDevices, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
+  openTrack, openScreen, listDevices, canChooseSpeaker, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
 } from './media.js';
 import { createChat } from './chat.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
@@ -77,6 +77,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     devicesButton: byId('btn-devices'),
     cameraSelect: byId('call-camera'),
     micSelect: byId('call-microphone'),
+    speakerField: byId('speaker-field'),
+    speakerSelect: byId('call-speaker'),
     soundBlocked: byId('sound-blocked'),
   };
 
@@ -88,6 +90,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     peers: new Map(),
     local: { audio, video, screen: null, micOn: Boolean(audio) && micOn, hand: false },
     preferred: { audio: audio?.getSettings().deviceId, video: video?.getSettings().deviceId },
+    /** The output every remote voice plays on ('' for the system's default). */
+    speaker: '',
     stopSelfLevel: () => {},
     /** What the self level is read from now: a peer (its audio sender) or the mic track. */
     selfLevelSource: null,
@@ -257,6 +261,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       link: null,
       stopLevel: () => {},
     };
+    if (call.speaker) peer.tile.setSpeaker(call.speaker);
     peer.tile.setState(peer.info);
     peer.link = createPeerLink({
       selfId: call.selfId,
@@ -534,12 +539,21 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   async function refreshDevices() {
-    const devices = await listDevices().catch(() => ({ audio: [], video: [] }));
+    const devices = await listDevices().catch(() => ({ audio: [], video: [], speaker: [] }));
     fillDeviceSelect(ui.cameraSelect, devices.video, call.local.video?.getSettings().deviceId ?? call.preferred.video);
     fillDeviceSelect(ui.micSelect, devices.audio, call.local.audio?.getSettings().deviceId ?? call.preferred.audio);
+    const speakers = canChooseSpeaker() ? devices.speaker : [];
+    show(ui.speakerField, speakers.length > 0);
+    if (speakers.length) fillDeviceSelect(ui.speakerSelect, speakers, call.speaker || 'default');
   }
 
-  const PANEL_TITLES = { chat: 'Chat', people: 'People', devices: 'Camera and microphone' };
+  /** Plays every remote voice, now and in later arrivals, on that output device. */
+  function chooseSpeaker(deviceId) {
+    call.speaker = deviceId;
+    for (const { tile } of call.peers.values()) tile.setSpeaker(deviceId);
+  }
+
+  const PANEL_TITLES = { chat: 'Chat', people: 'People', devices: 'Audio and video' };
   const panelButtons = { chat: ui.chatButton, people: ui.peopleButton, devices: ui.devicesButton };
 
   function openPanel(name) {
@@ -613,9 +627,10 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   byId('enable-sound').onclick = enableSound;
   ui.cameraSelect.onchange = () => switchDevice('video', ui.cameraSelect.value);
   ui.micSelect.onchange = () => switchDevice('audio', ui.micSelect.value);
+  ui.speakerSelect.onchange = () => chooseSpeaker(ui.speakerSelect.value);
   setToggle(ui.leave, { on: true, iconName: 'leave', label: 'Leave the meeting' });
   setToggle(ui.invite, { on: true, iconName: 'link', label: 'Copy invite link' });
-  setToggle(ui.devicesButton, { on: true, iconName: 'tune', label: 'Camera and microphone settings', pressed: false });
+  setToggle(ui.devicesButton, { on: true, iconName: 'tune', label: 'Audio and video settings', pressed: false });
   setToggle(ui.peopleButton, { on: true, iconName: 'people', label: 'People', pressed: false });
   setToggle(ui.chatButton, { on: true, iconName: 'chat', label: 'Chat', pressed: false });
   window.addEventListener('keydown', onKeydown);

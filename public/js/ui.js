@@ -75,6 +75,10 @@ export function createTile({ id, name, self = false, onPin = () => {} }) {
       if (video.srcObject !== stream) video.srcObject = stream;
       video.play().catch(() => {});
     },
+    /** Plays this tile's sound on that output device (see `canChooseSpeaker`). */
+    setSpeaker(deviceId) {
+      audio?.setSinkId?.(deviceId).catch((err) => console.warn('noom: speaker', err));
+    },
     /** Plays remote sound; resolves false when the browser wants a click first. */
     setAudioStream(stream) {
       if (!audio) return Promise.resolve(true);

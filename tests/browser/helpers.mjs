@@ -28,9 +28,16 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-/** One Chromium for a whole test file. */
-export function launchBrowser() {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
+/**
+ * One Chromium for a whole test file. Its fake devices: three microphones,
+ * three speakers and `cameras` cameras (Chromium's `device-count`). Of the
+ * cameras, `fake_device_1` is a depth camera (Y16) whose frames WebRTC never
+ * encodes; `fake_device_0` and `fake_device_2` (MJPEG) are ordinary ones.
+ */
+export function launchBrowser({ cameras = 1 } = {}) {
+  const args = cameras === 1 ? CHROMIUM_ARGS : CHROMIUM_ARGS.map((arg) => (arg === '--use-fake-device-for-media-stream'
+    ? `${arg}=device-count=${cameras}` : arg));
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args, timeout: 30_000 });
 }
 
 /** The CSS selector of the remote tile of `peerId`. */

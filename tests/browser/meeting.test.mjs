@@ -21,7 +21,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
 
   before(async () => {
     server = await startServer();
-    browser = await launchBrowser();
+    browser = await launchBrowser({ cameras: 3 });
   });
 
   after(async () => {
@@ -117,6 +117,54 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await ann.page.getByTestId('mute').click();
     await waitTileAttr(bob.page, annId, 'data-audio', 'true');
     assert.equal(await speakingSeen(bob.page, annId, 6000), true, 'unmuted, but Bob never saw Ann speak');
+  });
+
+  it('switching camera and microphone mid-call, and choosing the speaker', { timeout: TEST_TIMEOUT }, async () => {
+    // What Ann sends to Bob: the labels of the tracks on her senders.
+    const sending = () => ann.page.evaluate(() => {
+      const [peer] = window.__noom.peers.values();
+      return { audio: peer.link.sender('audio').track?.label, video: peer.link.sender('video').track?.label };
+    });
+    /** Frames Ann's video sender has encoded so far. */
+    const framesSent = () => ann.page.evaluate(async () => {
+      const [peer] = window.__noom.peers.values();
+      const stats = await peer.link.sender('video').getStats();
+      return [...stats.values()].find((s) => s.type === 'outbound-rtp')?.framesEncoded ?? 0;
+    });
+    assert.deepEqual(await sending(), { audio: 'Fake Default Audio Input', video: 'fake_device_0' });
+    await ann.page.getByTestId('devices').click();
+    await ann.page.locator('#call-camera').selectOption({ label: 'fake_device_2' });
+    await ann.page.locator('#call-microphone').selectOption({ label: 'Fake Audio Input 1' });
+    await ann.page.waitForFunction(() => {
+      const [peer] = window.__noom.peers.values();
+      return peer.link.sender('video').track?.label === 'fake_device_2' && peer.link.sender('audio').track?.label === 'Fake Audio Input 1';
+    }, null, { timeout: 10_000 });
+    const framesBefore = await framesSent();
+    await ann.page.waitForTimeout(1500);
+    assert.ok(await framesSent() > framesBefore + 5, 'the new camera\'s frames are not being sent');
+    // The new tracks replaced the old ones without a new negotiation: Bob still sees and hears Ann.
+    await waitRemoteVideosPlaying(bob.page, 1);
+    assert.equal(await speakingSeen(bob.page, annId, 6000), true, 'after the switch, Bob never saw Ann speak');
+    assert.equal(await ann.page.evaluate(() => window.__noom.local.audio.readyState), 'live');
+
+    // The speaker: every remote voice plays on it, also a later arrival's.
+    await ann.page.locator('#call-speaker').selectOption({ label: 'Fake Audio Output 1' });
+    const chosen = await ann.page.locator('#call-speaker').inputValue();
+    assert.notEqual(chosen, 'default');
+    const sinks = () => ann.page.$$eval('[data-testid="tile"]:not([data-self]) audio', (all) => all.map((a) => a.sinkId));
+    await ann.page.waitForFunction((id) => [...document.querySelectorAll('[data-testid="tile"]:not([data-self]) audio')]
+      .every((a) => a.sinkId === id), chosen, { timeout: 5000 });
+    const cat = await joinRoom(browser, server.url, 'duo', 'Cat');
+    try {
+      await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]:not([data-self]) audio').length === 2);
+      await ann.page.waitForFunction((id) => [...document.querySelectorAll('[data-testid="tile"]:not([data-self]) audio')]
+        .every((a) => a.sinkId === id), chosen, { timeout: 5000 });
+      assert.deepEqual(await sinks(), [chosen, chosen]);
+    } finally {
+      await closeAll(cat);
+    }
+    await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 1, null, { timeout: 15_000 });
+    await ann.page.getByTestId('devices').click();
   });
 
   it('screen sharing replaces the video and ends cleanly', { timeout: TEST_TIMEOUT }, async () => {
