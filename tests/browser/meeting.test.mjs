@@ -48,6 +48,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
   });
 
   it('chat goes both ways', { timeout: TEST_TIMEOUT }, async () => {
+    assert.equal(await ann.page.getByTestId('chat-empty').isVisible(), true, 'no hint in an empty chat');
     await ann.page.getByTestId('chat-input').fill('hello from Ann');
     await ann.page.getByTestId('chat-input').press('Enter');
     await waitChat(bob.page, 'hello from Ann');
@@ -56,6 +57,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitChat(ann.page, 'hi Ann, Bob here');
     await waitChat(ann.page, 'hello from Ann');
     assert.equal(await ann.page.getByTestId('chat-input').inputValue(), '');
+    assert.equal(await ann.page.getByTestId('chat-empty').isVisible(), false, 'the empty-chat hint stayed');
   });
 
   it('chat never injects markup', { timeout: TEST_TIMEOUT }, async () => {
