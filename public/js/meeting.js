@@ -43,6 +43,11 @@ export function prefetchIceServers() {
   iceServersAhead ??= fetchIceServers();
 }
 
+/** A touch screen whose browser has a share sheet (phones, tablets). */
+function canShareSheet() {
+  return typeof navigator.share === 'function' && window.matchMedia('(hover: none)').matches;
+}
+
 /**
  * Joins the room and runs the call until it ends.
  * @param {object} opts
@@ -503,8 +508,21 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     sendState();
   }
 
-  async function copyInvite() {
+  /**
+   * Passes the room's link on: to the share sheet on a touch screen (a phone
+   * has one, and "copied" helps little there), else to the clipboard, else
+   * shown in a notice to copy by hand.
+   */
+  async function shareInvite() {
     const link = `${window.location.origin}/r/${encodeURIComponent(call.room)}`;
+    if (canShareSheet()) {
+      try {
+        await navigator.share({ title: `Join ${call.room} on Noom`, url: link });
+        return;
+      } catch (err) {
+        if (err?.name === 'AbortError') return; // the person closed the sheet
+      }
+    }
     try {
       await navigator.clipboard.writeText(link);
       toast(ui.toasts, 'Invite link copied');
@@ -618,7 +636,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   // Phones and tablets have no screen capture: no button that can only fail.
   show(ui.screen, typeof navigator.mediaDevices?.getDisplayMedia === 'function');
   ui.hand.onclick = toggleHand;
-  ui.invite.onclick = copyInvite;
+  ui.invite.onclick = shareInvite;
   ui.leave.onclick = () => end({ reason: 'left' });
   ui.chatButton.onclick = () => togglePanel('chat');
   ui.peopleButton.onclick = () => togglePanel('people');
@@ -629,7 +647,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   ui.micSelect.onchange = () => switchDevice('audio', ui.micSelect.value);
   ui.speakerSelect.onchange = () => chooseSpeaker(ui.speakerSelect.value);
   setToggle(ui.leave, { on: true, iconName: 'leave', label: 'Leave the meeting' });
-  setToggle(ui.invite, { on: true, iconName: 'link', label: 'Copy invite link' });
+  setToggle(ui.invite, { on: true, iconName: 'link', label: canShareSheet() ? 'Share invite link' : 'Copy invite link' });
   setToggle(ui.devicesButton, { on: true, iconName: 'tune', label: 'Audio and video settings', pressed: false });
   setToggle(ui.peopleButton, { on: true, iconName: 'people', label: 'People', pressed: false });
   setToggle(ui.chatButton, { on: true, iconName: 'chat', label: 'Chat', pressed: false });

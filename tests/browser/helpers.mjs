@@ -80,9 +80,13 @@ export function speakingSeen(page, peerId, ms) {
   }), [selector, ms]);
 }
 
-/** A fresh context (own storage, own camera) and page, as a separate person would have. */
-export async function newPerson(browser, baseUrl) {
-  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 720 } });
+/**
+ * A fresh context (own storage, own camera) and page, as a separate person
+ * would have. `device`: Playwright context options for another kind of
+ * device (a phone: `isMobile`, `hasTouch`, its viewport).
+ */
+export async function newPerson(browser, baseUrl, device = {}) {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 720 }, ...device });
   await context.grantPermissions(['camera', 'microphone']);
   await context.addInitScript(keepAudioContexts);
   const page = await context.newPage();

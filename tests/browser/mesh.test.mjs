@@ -110,13 +110,29 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     await closeAll(cat);
   });
 
-  it('a browser that cannot capture the screen shows no Present button', { timeout: 60_000 }, async () => {
-    const phone = await newPerson(browser, server.url);
+  it('the invite link: copied on a computer, handed to the share sheet on a phone', { timeout: 60_000 }, async () => {
+    const [ann] = people;
+    const link = `${server.url}/r/quartet`;
+    await ann.context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write']);
+    assert.equal(await ann.page.getByTestId('invite').getAttribute('aria-label'), 'Copy invite link');
+    await ann.page.getByTestId('invite').click();
+    await ann.page.waitForFunction(() => document.getElementById('toasts').textContent.includes('Invite link copied'));
+    assert.equal(await ann.page.evaluate(() => navigator.clipboard.readText()), link);
+
+    // A phone: touch only, a share sheet (stubbed: it records what it was given), no screen capture.
+    const phone = await newPerson(browser, server.url, { isMobile: true, hasTouch: true, viewport: { width: 390, height: 844 } });
     try {
-      await phone.context.addInitScript(() => { delete MediaDevices.prototype.getDisplayMedia; });
+      await phone.context.addInitScript(() => {
+        delete MediaDevices.prototype.getDisplayMedia;
+        window.__shared = [];
+        navigator.share = async (data) => { window.__shared.push(data); };
+      });
       await gotoRoom(phone.page, 'quartet', 'Phone');
-      assert.equal(await phone.page.getByTestId('screen').isVisible(), false);
-      assert.equal(await people[0].page.getByTestId('screen').isVisible(), true);
+      assert.equal(await phone.page.getByTestId('screen').isVisible(), false, 'a Present button that can only fail');
+      assert.equal(await ann.page.getByTestId('screen').isVisible(), true);
+      assert.equal(await phone.page.getByTestId('invite').getAttribute('aria-label'), 'Share invite link');
+      await phone.page.getByTestId('invite').tap();
+      assert.deepEqual(await phone.page.evaluate(() => window.__shared), [{ title: 'Join quartet on Noom', url: link }]);
     } finally {
       await closeAll(phone);
     }
