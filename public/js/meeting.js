@@ -105,6 +105,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     pinned: null,
     /** The peer who most recently started presenting (their screen takes the stage). */
     presenter: null,
+    /** Who has a hand up ('self' or a peer id), in the order the hands went up. */
+    handQueue: [],
     iceServers: [],
     signaling: null,
     ended: false,
@@ -186,9 +188,22 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   function renderPeopleList() {
-    const people = [{ ...selfState(), name: call.name, self: true }];
-    for (const { info } of call.peers.values()) people.push(info);
-    renderPeople(ui.people, people);
+    const people = [{ ...selfState(), name: call.name, self: true, key: 'self' }];
+    for (const [id, { info }] of call.peers) people.push({ ...info, key: id });
+    // Raised hands first, in the order they went up (who asked first); the
+    // rest as before: you, then the others in the order they came.
+    const rank = (person) => {
+      const at = call.handQueue.indexOf(person.key);
+      return at < 0 ? call.handQueue.length : at;
+    };
+    renderPeople(ui.people, people.sort((a, b) => rank(a) - rank(b)));
+  }
+
+  /** Keeps `handQueue` in step with one person's hand. */
+  function noteHand(key, raised) {
+    const at = call.handQueue.indexOf(key);
+    if (raised && at < 0) call.handQueue.push(key);
+    if (!raised && at >= 0) call.handQueue.splice(at, 1);
   }
 
   function renderSelf() {
@@ -256,6 +271,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       Object.assign(existing.info, info);
       existing.tile.setName(existing.info.name);
       existing.tile.setState(existing.info);
+      noteHand(info.id, existing.info.hand);
       renderPeopleList();
       renderLayout();
       return existing;
@@ -268,6 +284,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     };
     if (call.speaker) peer.tile.setSpeaker(call.speaker);
     peer.tile.setState(peer.info);
+    noteHand(info.id, peer.info.hand);
     peer.link = createPeerLink({
       selfId: call.selfId,
       peerId: info.id,
@@ -303,6 +320,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     if (!peer) return null;
     call.peers.delete(id);
     if (call.pinned === id) call.pinned = null;
+    noteHand(id, false);
     peer.stopLevel();
     peer.link.close();
     peer.tile.remove();
@@ -397,6 +415,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
           if (typeof msg[key] === 'boolean') peer.info[key] = msg[key];
         }
         peer.tile.setState(peer.info);
+        noteHand(msg.id, peer.info.hand);
         renderPeopleList();
         renderLayout();
         break;
@@ -505,6 +524,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function toggleHand() {
     call.local.hand = !call.local.hand;
+    noteHand('self', call.local.hand);
     sendState();
   }
 

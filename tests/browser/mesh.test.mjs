@@ -47,6 +47,16 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     await bob.page.getByTestId('chat-input').press('Enter');
     await waitTileAttr(ann.page, bobId, 'data-hand', 'true');
     assert.match(await ann.page.locator('#toasts').textContent(), /Bob raised a hand/);
+    // In the people list, raised hands come first, in the order they went up.
+    const listedAt = (at, name) => ann.page.waitForFunction(([i, n]) =>
+      [...document.querySelectorAll('[data-testid="people-list"] .person-name')][i]?.textContent === n, [at, name], { timeout: 10_000 });
+    await listedAt(0, 'Bob');
+    await listedAt(1, 'Ann (you)');
+    await people[3].page.getByTestId('hand').click();
+    await listedAt(1, 'Dan');
+    await listedAt(0, 'Bob');
+    await people[3].page.getByTestId('hand').click();
+    await listedAt(1, 'Ann (you)');
     await waitTileAttr(ann.page, catId, 'data-audio', 'false');
     await waitChat(ann.page, 'Can everyone see me?');
     await screenshot(ann.page, 'meeting-4.png');
