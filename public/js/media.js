@@ -47,12 +47,57 @@ export async function openTrack(kind, deviceId) {
 }
 
 /**
+ * One track from the device `deviceId` if it is still there, else from the
+ * default. (Asking with `deviceId: {ideal}` instead is not enough: Chromium
+ * may answer it with the default device.)
+ */
+async function openPreferredTrack(kind, deviceId) {
+  if (deviceId) {
+    try {
+      return await openTrack(kind, deviceId);
+    } catch (err) {
+      if (err?.name === 'NotAllowedError') throw err;
+    }
+  }
+  return openTrack(kind);
+}
+
+// ---- remembered choices ----------------------------------------------------
+//
+// The camera, microphone and speaker picked last, in this browser: the next
+// meeting starts with the same ones, as people expect of a headset or an
+// external camera. Device ids are per site and stay the same while the site
+// keeps its permission.
+
+const DEVICES_KEY = 'noom.devices';
+
+/** @returns {{audio?: string, video?: string, speaker?: string}} */
+export function rememberedDevices() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(DEVICES_KEY) ?? '{}');
+    const id = (kind) => (typeof saved?.[kind] === 'string' && saved[kind] ? saved[kind] : undefined);
+    return { audio: id('audio'), video: id('video'), speaker: id('speaker') };
+  } catch {
+    return {};
+  }
+}
+
+/** Remembers the device picked for `kind` ('audio'|'video'|'speaker'). */
+export function rememberDevice(kind, deviceId) {
+  try {
+    localStorage.setItem(DEVICES_KEY, JSON.stringify({ ...rememberedDevices(), [kind]: deviceId || undefined }));
+  } catch { /* private mode: nothing remembered */ }
+}
+
+/**
  * Asks for the microphone and camera wanted, together when possible (one permission
  * prompt), one by one when that fails, so a missing camera still leaves the mic.
+ * Prefers the devices picked last time; any other will do if those are gone.
  * @returns {Promise<{audio: MediaStreamTrack|null, video: MediaStreamTrack|null, errors: {audio?: string, video?: string}}>}
  */
-export async function openLocalMedia({ audio = true, video = true, audioDeviceId, videoDeviceId } = {}) {
+export async function openLocalMedia({ audio = true, video = true } = {}) {
   const result = { audio: null, video: null, errors: {} };
+  const { audio: audioDeviceId, video: videoDeviceId } = rememberedDevices();
   const unavailable = mediaUnavailableReason();
   if (unavailable) {
     if (audio) result.errors.audio = unavailable;
@@ -81,7 +126,7 @@ export async function openLocalMedia({ audio = true, video = true, audioDeviceId
   if (video) wanted.push(['video', videoDeviceId, 'camera']);
   for (const [kind, deviceId, label] of wanted) {
     try {
-      result[kind] = await openTrack(kind, deviceId);
+      result[kind] = await openPreferredTrack(kind, deviceId);
     } catch (err) {
       result.errors[kind] = describeMediaError(err, label);
     }

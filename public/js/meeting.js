@@ -10,7 +10,7 @@ import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
 import { createPeerLink, videoLimitsFor } from './peers.js';
 import {
-  openTrack, openScreen, listDevices, canChooseSpeaker, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
+  openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
 } from './media.js';
 import { createChat } from './chat.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
@@ -96,7 +96,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     local: { audio, video, screen: null, micOn: Boolean(audio) && micOn, hand: false },
     preferred: { audio: audio?.getSettings().deviceId, video: video?.getSettings().deviceId },
     /** The output every remote voice plays on ('' for the system's default). */
-    speaker: '',
+    speaker: (canChooseSpeaker() && rememberedDevices().speaker) || '',
     stopSelfLevel: () => {},
     /** What the self level is read from now: a peer (its audio sender) or the mic track. */
     selfLevelSource: null,
@@ -553,6 +553,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   async function switchDevice(kind, deviceId) {
     call.preferred[kind] = deviceId;
+    rememberDevice(kind, deviceId);
     const current = call.local[kind];
     if (!current || !deviceId || current.getSettings().deviceId === deviceId) return;
     let track;
@@ -588,6 +589,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   /** Plays every remote voice, now and in later arrivals, on that output device. */
   function chooseSpeaker(deviceId) {
     call.speaker = deviceId;
+    rememberDevice('speaker', deviceId);
     for (const { tile } of call.peers.values()) tile.setSpeaker(deviceId);
   }
 

@@ -4,7 +4,9 @@
 // camera does not blink off and on between the two screens.
 
 import { el, byId, show } from './dom.js';
-import { openLocalMedia, openTrack, listDevices, watchLevel, describeMediaError, mediaUnavailableReason } from './media.js';
+import {
+  openLocalMedia, openTrack, listDevices, watchLevel, describeMediaError, mediaUnavailableReason, rememberDevice,
+} from './media.js';
 import { nameProblem, saveName } from './names.js';
 import { fillDeviceSelect, setToggle } from './ui.js';
 
@@ -126,8 +128,14 @@ export function runPrejoin({ room, name, error }) {
     pre.camOn = true;
     await reopen('video', ui.camera.value);
   };
-  ui.camera.onchange = () => { if (pre.camOn) reopen('video', ui.camera.value); };
-  ui.microphone.onchange = () => reopen('audio', ui.microphone.value);
+  ui.camera.onchange = () => {
+    rememberDevice('video', ui.camera.value);
+    if (pre.camOn) reopen('video', ui.camera.value);
+  };
+  ui.microphone.onchange = () => {
+    rememberDevice('audio', ui.microphone.value);
+    reopen('audio', ui.microphone.value);
+  };
 
   renderPreview();
   const starting = start();

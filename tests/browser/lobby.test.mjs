@@ -56,6 +56,19 @@ describe('the lobby', { timeout: 180_000 }, () => {
     assert.equal(await lea.page.getByTestId('lobby-name').inputValue(), 'Lea');
   });
 
+  it('a microphone picked before joining is the one the next visit starts with', { timeout: TEST_TIMEOUT }, async () => {
+    const max = await newPerson(browser, server.url);
+    people.push(max);
+    await max.page.goto('/r/mic-check');
+    const micSelect = max.page.getByTestId('microphone-select');
+    await max.page.waitForFunction(() => document.querySelectorAll('#pre-microphone option').length === 3);
+    assert.equal(await micSelect.locator('option:checked').textContent(), 'Fake Default Audio Input');
+    await micSelect.selectOption({ label: 'Fake Audio Input 2' });
+    await max.page.reload();
+    await max.page.waitForFunction(() => document.querySelectorAll('#pre-microphone option').length === 3);
+    assert.equal(await micSelect.locator('option:checked').textContent(), 'Fake Audio Input 2');
+  });
+
   it('explains a bad room name before leaving the page', { timeout: TEST_TIMEOUT }, async () => {
     const mo = await newPerson(browser, server.url);
     people.push(mo);

@@ -18,6 +18,8 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
   let bob;
   let annId;
   let bobId;
+  /** The speaker Ann picks (its device id). */
+  let chosenSpeaker;
 
   before(async () => {
     server = await startServer();
@@ -152,6 +154,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     // The speaker: every remote voice plays on it, also a later arrival's.
     await ann.page.locator('#call-speaker').selectOption({ label: 'Fake Audio Output 1' });
     const chosen = await ann.page.locator('#call-speaker').inputValue();
+    chosenSpeaker = chosen;
     assert.notEqual(chosen, 'default');
     const sinks = () => ann.page.$$eval('[data-testid="tile"]:not([data-self]) audio', (all) => all.map((a) => a.sinkId));
     await ann.page.waitForFunction((id) => [...document.querySelectorAll('[data-testid="tile"]:not([data-self]) audio')]
@@ -220,6 +223,31 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     }, newBobId, { timeout: 20_000 });
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
     bobId = newBobId;
+  });
+
+  it('the camera, microphone and speaker picked last are used again', { timeout: TEST_TIMEOUT }, async () => {
+    await ann.page.reload();
+    annId = await waitJoined(ann.page);
+    await ann.page.waitForFunction((id) => {
+      const audio = document.querySelectorAll('[data-testid="tile"]:not([data-self]) audio');
+      return audio.length === 1 && audio[0].sinkId === id;
+    }, chosenSpeaker, { timeout: 10_000 });
+    assert.deepEqual(await ann.page.evaluate(() => [window.__noom.local.video.label, window.__noom.local.audio.label]),
+      ['fake_device_2', 'Fake Audio Input 1']);
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+  });
+
+  it('a remembered device that is gone gives way to the default one', { timeout: TEST_TIMEOUT }, async () => {
+    const cat = await newPerson(browser, server.url);
+    try {
+      await cat.context.addInitScript(() => localStorage.setItem('noom.devices', JSON.stringify({ audio: 'unplugged', video: 'unplugged' })));
+      await gotoRoom(cat.page, 'duo', 'Cat');
+      assert.deepEqual(await cat.page.evaluate(() => [window.__noom.local.video?.label, window.__noom.local.audio?.label]),
+        ['fake_device_0', 'Fake Default Audio Input']);
+    } finally {
+      await closeAll(cat);
+    }
+    await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 1, null, { timeout: 15_000 });
   });
 
   it('leaving removes the tile for the others', { timeout: TEST_TIMEOUT }, async () => {
