@@ -13,6 +13,7 @@ import {
   openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
 } from './media.js';
 import { createChat } from './chat.js';
+import { featuredKey, handsFirst, withHand } from './spotlight.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
 
 const STATUS_TEXT = {
@@ -160,26 +161,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     renderLayout();
   }
 
-  /**
-   * Which tile takes the stage: the one you pinned; else a shared screen
-   * (the latest presenter's, if several share), since a screen in a small
-   * tile cannot be read; else none, and everyone gets an equal tile. Your
-   * own screen share never takes it unpinned: you already see your screen.
-   */
-  function featuredTile() {
-    if (call.pinned === 'self') return selfTile;
-    const pinned = call.peers.get(call.pinned);
-    if (pinned) return pinned.tile;
-    const presenter = call.peers.get(call.presenter);
-    if (presenter?.info.screen) return presenter.tile;
-    const sharing = [...call.peers.values()].filter((p) => p.info.screen);
-    return sharing.at(-1)?.tile ?? null;
-  }
-
   function renderLayout() {
     selfTile.setPinned(call.pinned === 'self');
     for (const [id, peer] of call.peers) peer.tile.setPinned(call.pinned === id);
-    layoutGrid(ui.grid, featuredTile()?.root ?? null);
+    const peers = new Map([...call.peers].map(([id, peer]) => [id, peer.info]));
+    const key = featuredKey({ pinned: call.pinned, presenter: call.presenter, peers });
+    const featured = key === 'self' ? selfTile : call.peers.get(key)?.tile;
+    layoutGrid(ui.grid, featured?.root ?? null);
   }
 
   function togglePin(key) {
@@ -190,20 +178,12 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   function renderPeopleList() {
     const people = [{ ...selfState(), name: call.name, self: true, key: 'self' }];
     for (const [id, { info }] of call.peers) people.push({ ...info, key: id });
-    // Raised hands first, in the order they went up (who asked first); the
-    // rest as before: you, then the others in the order they came.
-    const rank = (person) => {
-      const at = call.handQueue.indexOf(person.key);
-      return at < 0 ? call.handQueue.length : at;
-    };
-    renderPeople(ui.people, people.sort((a, b) => rank(a) - rank(b)));
+    renderPeople(ui.people, handsFirst(people, call.handQueue));
   }
 
   /** Keeps `handQueue` in step with one person's hand. */
   function noteHand(key, raised) {
-    const at = call.handQueue.indexOf(key);
-    if (raised && at < 0) call.handQueue.push(key);
-    if (!raised && at >= 0) call.handQueue.splice(at, 1);
+    call.handQueue = withHand(call.handQueue, key, raised);
   }
 
   function renderSelf() {

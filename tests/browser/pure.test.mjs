@@ -1,10 +1,13 @@
 // The page's pure helpers, checked in Node without a browser: room names and
-// invite links, display names, the reconnect backoff, the socket address.
+// invite links, display names, the reconnect backoff, the socket address,
+// who takes the stage and who is listed first.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName } from '../../public/js/names.js';
 import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
+import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
 
 describe('room names', () => {
   it('accepts codes, names and whole invite links', () => {
@@ -74,5 +77,57 @@ describe('outgoing video limits', () => {
     assert.ok(videoLimitsFor(7, false).maxBitrate * 7 <= 2 * videoLimitsFor(1, false).maxBitrate);
     assert.equal(videoLimitsFor(1, false).scaleResolutionDownBy, 1);
     for (const n of [1, 3, 7]) assert.equal(videoLimitsFor(n, true).scaleResolutionDownBy, 1);
+  });
+});
+
+describe('who is shown large and listed first', () => {
+  const peers = (entries) => new Map(entries.map(([id, screen]) => [id, { screen }]));
+
+  it('puts the pin on the stage, else a shared screen, else no one', () => {
+    const two = peers([['bob', false], ['cat', true]]);
+    assert.equal(featuredKey({ pinned: null, presenter: null, peers: peers([['bob', false]]) }), null);
+    assert.equal(featuredKey({ pinned: null, presenter: null, peers: two }), 'cat');
+    assert.equal(featuredKey({ pinned: 'bob', presenter: 'cat', peers: two }), 'bob');
+    assert.equal(featuredKey({ pinned: 'self', presenter: 'cat', peers: two }), 'self');
+    // A pin on someone who left no longer counts.
+    assert.equal(featuredKey({ pinned: 'dan', presenter: null, peers: two }), 'cat');
+  });
+
+  it('prefers the latest presenter while they share, then whoever still shares', () => {
+    const both = peers([['bob', true], ['cat', true]]);
+    assert.equal(featuredKey({ pinned: null, presenter: 'bob', peers: both }), 'bob');
+    assert.equal(featuredKey({ pinned: null, presenter: 'cat', peers: both }), 'cat');
+    assert.equal(featuredKey({ pinned: null, presenter: 'bob', peers: peers([['bob', false], ['cat', true]]) }), 'cat');
+    assert.equal(featuredKey({ pinned: null, presenter: 'bob', peers: peers([['bob', false]]) }), null);
+  });
+
+  it('lists raised hands first, in the order they went up', () => {
+    let queue = [];
+    queue = withHand(queue, 'cat', true);
+    queue = withHand(queue, 'self', true);
+    queue = withHand(queue, 'cat', true); // already up: keeps its place
+    assert.deepEqual(queue, ['cat', 'self']);
+    const people = ['self', 'bob', 'cat', 'dan'].map((key) => ({ key }));
+    assert.deepEqual(handsFirst(people, queue).map((p) => p.key), ['cat', 'self', 'bob', 'dan']);
+    queue = withHand(queue, 'cat', false);
+    assert.deepEqual(handsFirst(people, queue).map((p) => p.key), ['self', 'bob', 'cat', 'dan']);
+    assert.deepEqual(people.map((p) => p.key), ['self', 'bob', 'cat', 'dan'], 'the input is left as it was');
+  });
+});
+
+describe('the meeting page', () => {
+  it('preloads every module room.js imports, directly or not, and no other', () => {
+    const source = (file) => readFileSync(new URL(`../../public/js/${file}`, import.meta.url), 'utf8');
+    const seen = new Set();
+    const visit = (file) => {
+      for (const [, dep] of source(file).matchAll(/^import [^;]*? from '\.\/([\w-]+\.js)';/gms)) {
+        if (!seen.has(dep)) { seen.add(dep); visit(dep); }
+      }
+    };
+    visit('room.js');
+    const html = readFileSync(new URL('../../public/room.html', import.meta.url), 'utf8');
+    const preloaded = [...html.matchAll(/<link rel="modulepreload" href="\/js\/([\w-]+\.js)">/g)].map((m) => m[1]);
+    assert.ok(seen.size >= 9, `found only ${[...seen]}`);
+    assert.deepEqual([...preloaded].sort(), [...seen].sort());
   });
 });
