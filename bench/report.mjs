@@ -25,7 +25,13 @@ export const median = (values) => {
 const spread = (values) => (values.length ? { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length } : null);
 
 /** A sample counts only if it is complete, error-free and no socket closed; the others are listed, never averaged in. */
-const valid = (s) => s.complete && s.errors === 0 && s.closedSockets === 0;
+export const valid = (s) => s.complete && s.errors === 0 && s.closedSockets === 0;
+
+/** Each round's own p50 of one server's signal latencies (runs from before `roundSizes` was kept have none). */
+export function roundP50s(latency) {
+  let at = 0;
+  return (latency.roundSizes ?? []).map((n) => percentile(latency.samples.slice(at, (at += n)), 50));
+}
 
 // ---- formatting ---------------------------------------------------------------------
 
@@ -81,12 +87,8 @@ export function summarize(results) {
     }
   }
   const latency = {};
-  const roundP50s = {};
-  for (const [key, l] of Object.entries(results.latency)) {
-    // Each round's own p50 (runs from before `roundSizes` was kept have none).
-    let at = 0;
-    roundP50s[key] = (l.roundSizes ?? []).map((n) => percentile(l.samples.slice(at, (at += n)), 50));
-  }
+  const p50sByServer = {};
+  for (const [key, l] of Object.entries(results.latency)) p50sByServer[key] = roundP50s(l);
   /**
    * Noom's p50 over another server's, round by round: the same reading of
    * noise as the CPU ratios. Two copies of one build came out 0.7% apart in
@@ -96,8 +98,8 @@ export function summarize(results) {
   const latencyRatio = {};
   for (const other of Object.keys(results.latency)) {
     if (other === 'noom') continue;
-    const theirs = roundP50s[other];
-    latencyRatio[other] = spread((roundP50s.noom ?? []).map((v, i) => v / theirs[i]).filter(Number.isFinite));
+    const theirs = p50sByServer[other];
+    latencyRatio[other] = spread((p50sByServer.noom ?? []).map((v, i) => v / theirs[i]).filter(Number.isFinite));
   }
   for (const [key, l] of Object.entries(results.latency)) {
     const j = results.join[key];
