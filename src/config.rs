@@ -33,9 +33,19 @@ impl RoomSettings {
         }
     }
 
-    /// How often the room looks for silent connections while it has any.
-    pub fn sweep_every_ms(&self) -> u64 {
-        (self.peer_timeout_ms / 2).max(1000)
+    /// When the room should next look for silent connections, given when
+    /// each open one was last heard from (a frame or a `ping`): just after
+    /// the first of them could have been silent for `peer_timeout_ms`.
+    /// `None` with no connections. Each look is a storage alarm, which wakes
+    /// the room and writes to storage, so it comes no more often than that:
+    /// pages ping every 20 s, so a room is looked at every 40 to 60 s, and a
+    /// connection that goes silent is found within the timeout and a second.
+    pub fn next_sweep_at(&self, now: u64, last_heard: impl IntoIterator<Item = u64>) -> Option<u64> {
+        let first = last_heard.into_iter().min()?;
+        // Never sooner than this from now: a look that is due finds the
+        // connection already past its time, not exactly at it.
+        let slack = (self.peer_timeout_ms / 2).min(1000);
+        Some(first.saturating_add(self.peer_timeout_ms).max(now).saturating_add(slack))
     }
 }
 
@@ -93,11 +103,24 @@ mod tests {
     fn room_settings_defaults_and_overrides() {
         let d = RoomSettings::from_vars(None, None, None);
         assert_eq!(d, RoomSettings { max_peers: 8, history_ttl_ms: 86_400_000, peer_timeout_ms: 60_000 });
-        assert_eq!(d.sweep_every_ms(), 30_000);
         let t = RoomSettings::from_vars(Some("3"), Some("2"), Some("1"));
         assert_eq!(t, RoomSettings { max_peers: 3, history_ttl_ms: 2_000, peer_timeout_ms: 1_000 });
-        assert_eq!(t.sweep_every_ms(), 1000);
         assert_eq!(RoomSettings::from_vars(None, Some("0"), Some("x")).history_ttl_ms, 86_400_000);
+    }
+
+    #[test]
+    fn next_sweep_comes_just_after_the_first_connection_could_time_out() {
+        let d = RoomSettings::from_vars(None, None, None);
+        assert_eq!(d.next_sweep_at(100_000, []), None);
+        // Heard from 10 s and 30 s ago: the first could go silent 50 s from now.
+        assert_eq!(d.next_sweep_at(100_000, [90_000, 70_000]), Some(130_000 + 1000));
+        // Pages ping every 20 s: at a look, everyone was heard within 20 s, so the next is 40 s or more away.
+        assert!(d.next_sweep_at(100_000, [80_001, 99_000]).unwrap() >= 100_000 + 40_000);
+        // Already past due (heard from long ago, say before a wake-up): a second from now, not at once.
+        assert_eq!(d.next_sweep_at(100_000, [1_000]), Some(101_000));
+        // A short timeout has a short slack.
+        let t = RoomSettings::from_vars(None, None, Some("1"));
+        assert_eq!(t.next_sweep_at(10_000, [10_000]), Some(11_500));
     }
 
     #[test]

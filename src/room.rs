@@ -380,7 +380,8 @@ impl RoomInner {
             live.sockets.insert(id, pair.server);
         }
         // Silent connections must be found even if this one never joins.
-        self.schedule_sweep(now).await?;
+        let due = self.settings.next_sweep_at(now, [now]);
+        self.schedule_sweep(due).await?;
         Response::from_websocket(pair.client)
     }
 
@@ -433,7 +434,7 @@ impl RoomInner {
     async fn alarm(&self) -> Result<Response> {
         let now = now();
         self.alarm_at.set(None);
-        let effects = self.sweep(now);
+        let (effects, next_sweep) = self.sweep(now);
         self.carry_out(effects).await?;
         let (connections, peers, public, name) = {
             let live = self.live(None);
@@ -443,7 +444,7 @@ impl RoomInner {
             if public && peers > 0 && now.saturating_sub(self.reported_at.get()) >= HEARTBEAT_MS {
                 self.report(RoomReport { room: name, peers, public }).await;
             }
-            self.schedule_sweep(now).await?;
+            self.schedule_sweep(next_sweep).await?;
             return Response::ok("occupied");
         }
         let Some(last_left) = self.meta("last_left").and_then(|v| v.parse::<u64>().ok()) else {
@@ -655,9 +656,9 @@ impl RoomInner {
         Ok(())
     }
 
-    /// Makes sure an alarm comes within one sweep period.
-    async fn schedule_sweep(&self, now: u64) -> Result<()> {
-        let due = now.saturating_add(self.settings.sweep_every_ms());
+    /// Makes sure an alarm comes by `due` (an earlier one is kept).
+    async fn schedule_sweep(&self, due: Option<u64>) -> Result<()> {
+        let Some(due) = due else { return Ok(()) };
         match self.alarm_at.get() {
             Some(at) if at <= due => Ok(()),
             _ => self.set_alarm(due).await,
@@ -673,19 +674,23 @@ impl RoomInner {
     }
 
     /// Times out every connection that has been silent (no frame, no `ping`)
-    /// for longer than `PEER_TIMEOUT_SECONDS`.
-    fn sweep(&self, now: u64) -> Vec<Effect> {
+    /// for longer than `PEER_TIMEOUT_SECONDS`, and says when to look again
+    /// (`None`: no one is left).
+    fn sweep(&self, now: u64) -> (Vec<Effect>, Option<u64>) {
         let mut live = self.live(None);
         let live = &mut *live;
         let mut effects = Vec::new();
+        let mut still_heard = Vec::new();
         for id in live.room.connection_ids() {
             let pinged = live.sockets.get(&id).map_or(0, |ws| self.last_ping(ws));
             let seen = live.last_seen.get(&id).copied().unwrap_or(now).max(pinged);
             if now.saturating_sub(seen) > self.settings.peer_timeout_ms {
                 effects.extend(live.room.time_out(&id));
+            } else {
+                still_heard.push(seen);
             }
         }
-        effects
+        (effects, self.settings.next_sweep_at(now, still_heard))
     }
 
     /// When the runtime last answered this socket's `ping` (0 if never).
