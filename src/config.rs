@@ -40,6 +40,25 @@ impl RoomSettings {
     /// the room and writes to storage, so it comes no more often than that:
     /// pages ping every 20 s, so a room is looked at every 40 to 60 s, and a
     /// connection that goes silent is found within the timeout and a second.
+    /// How far the "last heard" time kept in a connection's attachment may
+    /// fall behind before a frame rewrites it: a quarter of the timeout, so a
+    /// busy connection costs one attachment write per quarter timeout.
+    pub fn heard_kept_every_ms(&self) -> u64 {
+        self.peer_timeout_ms / 4
+    }
+
+    /// When a connection counts as last heard from after a wake-up, given
+    /// the time in its attachment (0: not known). The stored time may be up
+    /// to [`Self::heard_kept_every_ms`] behind, so that much is added: a
+    /// connection is never timed out early, at worst that much late. Not
+    /// known (an attachment from before this field): a fresh timeout from now.
+    pub fn heard_after_wake_up(&self, stored: u64, now: u64) -> u64 {
+        if stored == 0 {
+            return now;
+        }
+        stored.saturating_add(self.heard_kept_every_ms()).min(now)
+    }
+
     pub fn next_sweep_at(&self, now: u64, last_heard: impl IntoIterator<Item = u64>) -> Option<u64> {
         let first = last_heard.into_iter().min()?;
         // Never sooner than this from now: a look that is due finds the
@@ -106,6 +125,18 @@ mod tests {
         let t = RoomSettings::from_vars(Some("3"), Some("2"), Some("1"));
         assert_eq!(t, RoomSettings { max_peers: 3, history_ttl_ms: 2_000, peer_timeout_ms: 1_000 });
         assert_eq!(RoomSettings::from_vars(None, Some("0"), Some("x")).history_ttl_ms, 86_400_000);
+    }
+
+    #[test]
+    fn silence_is_counted_across_a_wake_up_never_early() {
+        let d = RoomSettings::from_vars(None, None, None);
+        assert_eq!(d.heard_kept_every_ms(), 15_000);
+        // Stored 100 s ago: the frame may have come up to 15 s later than that.
+        assert_eq!(d.heard_after_wake_up(1_000_000, 1_100_000), 1_015_000);
+        // Stored just now: never in the future.
+        assert_eq!(d.heard_after_wake_up(1_000_000, 1_005_000), 1_005_000);
+        // Not stored (an older attachment): a fresh window, as before.
+        assert_eq!(d.heard_after_wake_up(0, 1_100_000), 1_100_000);
     }
 
     #[test]

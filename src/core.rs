@@ -96,6 +96,11 @@ pub struct Attachment {
     /// when the room is empty, so every member's copy agrees.
     #[serde(default)]
     pub public: bool,
+    /// When the connection was last heard from (a frame), as of this write,
+    /// in ms since the epoch; 0 if not known. Silence is counted from it
+    /// across a wake-up, when the room's memory of the connection is gone.
+    #[serde(default)]
+    pub heard: u64,
 }
 
 /// One room: its connections, its recent chat and its rules.
@@ -153,11 +158,12 @@ impl Room {
         self.connections.iter().any(|c| &*c.id == id)
     }
 
-    /// The [`Attachment`] to store for a connection, as JSON. Written by hand
-    /// straight from the connection: it is rewritten on every state change,
-    /// and serde's `flatten` (for the peer) goes through a generic map. Read
-    /// back with serde (`Deserialize`), which only happens after a wake-up.
-    pub fn attachment_json(&self, id: &str) -> Option<String> {
+    /// The [`Attachment`] to store for a connection, as JSON, with `heard`
+    /// (the glue keeps that time). Written by hand straight from the
+    /// connection: it is rewritten on every state change, and serde's
+    /// `flatten` (for the peer) goes through a generic map. Read back with
+    /// serde (`Deserialize`), which only happens after a wake-up.
+    pub fn attachment_json(&self, id: &str, heard: u64) -> Option<String> {
         let c = self.connections.iter().find(|c| &*c.id == id)?;
         let mut out = String::with_capacity(160);
         out.push_str(r#"{"id":"#);
@@ -169,6 +175,8 @@ impl Room {
             Some(peer) => protocol::push_peer(&mut out, peer),
             None => out.push_str("null"),
         }
+        out.push_str(r#","heard":"#);
+        out.push_str(&heard.to_string());
         out.push_str(if self.public { r#","public":true}"# } else { r#","public":false}"# });
         Some(out)
     }
@@ -375,7 +383,7 @@ mod tests {
     /// Frames sent to `to`, parsed.
     /// The attachment as the glue stores it and reads it back after a wake-up.
     fn stored(r: &Room, id: &str) -> Attachment {
-        serde_json::from_str(&r.attachment_json(id).unwrap()).unwrap()
+        serde_json::from_str(&r.attachment_json(id, 0).unwrap()).unwrap()
     }
 
     fn sent_to(effects: &[Effect], to: &str) -> Vec<Value> {
@@ -401,11 +409,11 @@ mod tests {
     fn attachment_json_reads_back_as_written() {
         let peer = Peer { id: "aaaaaaaa".into(), name: "Ann \"the\" \u{1}".into(), state: Default::default() };
         for a in [
-            Attachment { id: "aaaaaaaa".into(), room: "r-1".into(), peer: Some(peer), public: true },
-            Attachment { id: "bbbbbbbb".into(), room: String::new(), peer: None, public: false },
+            Attachment { id: "aaaaaaaa".into(), room: "r-1".into(), peer: Some(peer), public: true, heard: 1_732_400_000_123 },
+            Attachment { id: "bbbbbbbb".into(), room: String::new(), peer: None, public: false, heard: 0 },
         ] {
             let room = Room::restore(&a.room, 8, Vec::new(), vec![a.clone()], 0);
-            let text = room.attachment_json(&a.id).unwrap();
+            let text = room.attachment_json(&a.id, a.heard).unwrap();
             assert_eq!(serde_json::from_str::<Attachment>(&text).unwrap(), a, "{text}");
             assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), serde_json::to_value(&a).unwrap());
         }

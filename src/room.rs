@@ -108,10 +108,16 @@ fn save_attachment(ws: &WebSocket, json: &str) -> Result<()> {
 }
 
 /// Rewrites a connection's attachment from the room as it is now.
-fn write_attachment(live: &Live, id: &str) {
-    if let (Some(ws), Some(json)) = (live.sockets.get(id), live.room.attachment_json(id)) {
-        if let Err(e) = save_attachment(ws, &json) {
-            worker::console_error!("attachment: {e}");
+fn write_attachment(live: &mut Live, id: &str) {
+    let at = live.last_seen.get(id).map_or(0, |h| h.at);
+    if let (Some(ws), Some(json)) = (live.sockets.get(id), live.room.attachment_json(id, at)) {
+        match save_attachment(ws, &json) {
+            Ok(()) => {
+                if let Some(heard) = live.last_seen.get_mut(id) {
+                    heard.kept = at;
+                }
+            }
+            Err(e) => worker::console_error!("attachment: {e}"),
         }
     }
 }
@@ -217,13 +223,22 @@ struct HeadCount {
     public: bool,
 }
 
+/// When a connection was last heard from (a frame), and the time its
+/// attachment keeps (see `RoomSettings::heard_after_wake_up`).
+#[derive(Debug, Clone, Copy)]
+struct Heard {
+    at: u64,
+    kept: u64,
+}
+
 /// The room as it is in memory: the pure state machine and the sockets it talks to.
 struct Live {
     room: Room,
     sockets: PeerMap<WebSocket>,
-    /// When each connection last sent a frame (memory only: after a wake-up
-    /// every connection starts a fresh timeout window).
-    last_seen: PeerMap<u64>,
+    /// When each connection last sent a frame. Its attachment keeps the time
+    /// too, at most a quarter timeout behind, so silence is still counted
+    /// after a wake-up (a room whose pages only ping sleeps between sweeps).
+    last_seen: PeerMap<Heard>,
     /// Connections whose attachment is behind their peer (see [`WRITE_BEHIND_MS`]).
     unsaved: PeerSet,
 }
@@ -373,10 +388,10 @@ impl RoomInner {
             let id = fresh_peer_id(&live.room);
             self.state.accept_websocket_with_tags(&pair.server, &[id.as_str()]);
             live.room.connect(id.clone(), now);
-            if let Some(json) = live.room.attachment_json(&id) {
+            if let Some(json) = live.room.attachment_json(&id, now) {
                 save_attachment(&pair.server, &json)?;
             }
-            live.last_seen.insert(id.clone(), now);
+            live.last_seen.insert(id.clone(), Heard { at: now, kept: now });
             live.sockets.insert(id, pair.server);
         }
         // Silent connections must be found even if this one never joins.
@@ -399,9 +414,18 @@ impl RoomInner {
                 live.room.connect(id.to_owned(), now);
                 live.sockets.insert(id.to_owned(), ws);
             }
-            match live.last_seen.get_mut(id) {
-                Some(seen) => *seen = now,
-                None => _ = live.last_seen.insert(id.to_owned(), now),
+            let keep_heard = match live.last_seen.get_mut(id) {
+                Some(heard) => {
+                    heard.at = now;
+                    now.saturating_sub(heard.kept) >= self.settings.heard_kept_every_ms()
+                }
+                None => {
+                    live.last_seen.insert(id.to_owned(), Heard { at: now, kept: 0 });
+                    true
+                }
+            };
+            if keep_heard {
+                self.save_attachment_soon(&mut live, id.into());
             }
             live.room.receive(now, id, incoming)
         };
@@ -480,7 +504,7 @@ impl RoomInner {
             let Some(id) = self.peer_id(&ws) else { continue };
             match load_attachment(&ws) {
                 Some(a) => attachments.push(a),
-                None => attachments.push(Attachment { id: id.clone(), room: String::new(), peer: None, public: false }),
+                None => attachments.push(Attachment { id: id.clone(), room: String::new(), peer: None, public: false, heard: 0 }),
             }
             sockets.insert(id, ws);
         }
@@ -490,7 +514,10 @@ impl RoomInner {
             .or_else(|| self.meta("room"))
             .unwrap_or_default();
         let now = now();
-        let last_seen = sockets.keys().map(|id| (id.clone(), now)).collect();
+        let last_seen = attachments
+            .iter()
+            .map(|a| (a.id.clone(), Heard { at: self.settings.heard_after_wake_up(a.heard, now), kept: a.heard }))
+            .collect();
         let room = Room::restore(&name, self.settings.max_peers, self.load_history(), attachments, now);
         Live { room, sockets, last_seen, unsaved: PeerSet::default() }
     }
@@ -683,7 +710,7 @@ impl RoomInner {
         let mut still_heard = Vec::new();
         for id in live.room.connection_ids() {
             let pinged = live.sockets.get(&id).map_or(0, |ws| self.last_ping(ws));
-            let seen = live.last_seen.get(&id).copied().unwrap_or(now).max(pinged);
+            let seen = live.last_seen.get(&id).map_or(now, |h| h.at).max(pinged);
             if now.saturating_sub(seen) > self.settings.peer_timeout_ms {
                 effects.extend(live.room.time_out(&id));
             } else {

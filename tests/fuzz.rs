@@ -837,7 +837,7 @@ fn feed(seed: u64, room: &mut Room, model: &mut Model, now: u64, id: &str, frame
 /// What the glue stores for a socket: the room's JSON, as serde reads it back
 /// after a wake-up (a JSON mistake would show up as a wrong restored room).
 fn stored_attachment(room: &Room, id: &str) -> Option<Attachment> {
-    room.attachment_json(id).map(|json| serde_json::from_str(&json).expect("attachment JSON reads back"))
+    room.attachment_json(id, 0).map(|json| serde_json::from_str(&json).expect("attachment JSON reads back"))
 }
 
 /// The glue rewrites a socket's attachment when the core asks: mirror that.

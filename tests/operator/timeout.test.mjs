@@ -50,3 +50,34 @@ describe('silent connections time out (PEER_TIMEOUT_SECONDS=2)', () => {
     assert.ok(Date.now() - started >= 1500, 'not before the timeout');
   });
 });
+
+// A room whose pages only ping has nothing to do between sweeps, and the
+// runtime puts it to sleep (in `wrangler dev` after about 10 s idle): the
+// next sweep wakes a new object with no memory of who was heard when. The
+// socket's attachment keeps that time, so silence is still counted.
+describe('silent connections time out in a room that sleeps between sweeps (PEER_TIMEOUT_SECONDS=15)', () => {
+  let server;
+  before(async () => { server = await startServer({ vars: { PEER_TIMEOUT_SECONDS: '15' } }); });
+  after(async () => { await server?.stop(); });
+
+  test('the silent peer is dropped after its timeout; the pinging one stays', { timeout: 90_000 }, async () => {
+    const room = roomName('sleepy');
+    const alive = await connect(server, room, { label: 'alive' });
+    await alive.join('Alive');
+    const pinger = setInterval(() => alive.sendRaw('ping', { binary: false }), 5000);
+    try {
+      const silent = await connect(server, room, { label: 'silent' });
+      const welcome = await silent.join('Silent');
+      await alive.next({ type: 'joined' });
+      const started = Date.now();
+      const left = await alive.next((m) => m.type === 'left' && m.id === welcome.id, 60_000);
+      assert.ok(left);
+      assert.ok(Date.now() - started >= 14_000, `dropped too early (${Date.now() - started} ms)`);
+      assert.ok(alive.isOpen, 'a peer that pings is never timed out');
+      const echo = await alive.chat('still here');
+      assert.equal(echo.text, 'still here');
+    } finally {
+      clearInterval(pinger);
+    }
+  });
+});
