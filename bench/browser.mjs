@@ -126,8 +126,36 @@ async function oneCall(browser, base, n, run, recordPage) {
   }
 }
 
+/**
+ * The most a whole call may take: its own waits and a minute for the rest.
+ * Playwright's calls that open a context or a page have no timeout of their
+ * own, and once (a call of four, on a loaded machine) the browser stopped
+ * answering one for good: past this the call counts as not finished and the
+ * browser is replaced.
+ */
+const callLimitMs = (n) => SETTLE_MS + CALL_SETTLE_MS + joinMsFor(n) + 60_000;
+const launch = () => chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
+
+/** `oneCall`, bounded by `callLimitMs`. */
+async function boundedCall(n, run, recordPage) {
+  let timer;
+  const stuck = new Promise((resolve) => { timer = setTimeout(() => resolve(null), callLimitMs(n)); });
+  const call = oneCall(browser, server.url, n, run, recordPage);
+  call.catch(() => {}); // if it is left behind, its failure is nobody's
+  try {
+    const done = await Promise.race([call, stuck]);
+    if (done !== null) return done;
+  } finally {
+    clearTimeout(timer);
+  }
+  log(`call of ${n}, run ${run + 1}: the browser stopped answering within ${callLimitMs(n) / 1000} s; not finished, browser replaced`);
+  await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 5000))]).catch(() => {});
+  browser = await launch();
+  return { n, run, ms: null, joinSentMs: null, playingAtEnd: null, settled: false, stuck: true, requests: [], files: [] };
+}
+
 const server = await startServer(SERVERS.find((s) => s.key === 'noom'));
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
+let browser = await launch();
 const result = { runs: [], page: null, command: server.command, chromiumArgs: CHROMIUM_ARGS };
 try {
   // Warm-up, not measured: the browser's first call pays for starting its
@@ -136,10 +164,10 @@ try {
   for (const n of SIZES) {
     const RUNS = runsFor(n);
     for (let run = 0; run < RUNS; run += 1) {
-      const call = await oneCall(browser, server.url, n, run, result.page === null);
+      const call = await boundedCall(n, run, result.page === null);
       log(`call of ${n}, run ${run + 1}/${RUNS}: ${call.ms === null ? 'did not finish' : `${Math.round(call.ms)} ms${call.joinSentMs === null ? '' : ` (join sent at ${Math.round(call.joinSentMs)} ms)`}`}`
         + `${call.settled ? '' : ' (the others had not all seen each other)'}`);
-      if (result.page === null) {
+      if (result.page === null && call.files.length) {
         // The meeting page as the browser loaded it: HTML, CSS, JS, gzipped; and every request it made.
         const http = call.requests.filter((r) => r.type !== 'websocket');
         result.page = {
