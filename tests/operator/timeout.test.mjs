@@ -7,23 +7,38 @@ import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import { connect, roomName, sleep } from '../support/client.mjs';
 
+/**
+ * Two peers in a fresh room: `alive` pings every `pingEveryMs` (answered by
+ * the runtime, not the room) and `silent` sends nothing after its join.
+ * `stop()` ends the pinging.
+ */
+async function pingingAndSilent(server, prefix, pingEveryMs) {
+  const room = roomName(prefix);
+  const alive = await connect(server, room, { label: 'alive' });
+  await alive.join('Alive');
+  const pinger = setInterval(() => alive.sendRaw('ping', { binary: false }), pingEveryMs);
+  try {
+    const silent = await connect(server, room, { label: 'silent' });
+    const welcome = await silent.join('Silent');
+    await alive.next({ type: 'joined' });
+    return { alive, silent, silentId: welcome.id, stop: () => clearInterval(pinger) };
+  } catch (e) {
+    clearInterval(pinger);
+    throw e;
+  }
+}
+
 describe('silent connections time out (PEER_TIMEOUT_SECONDS=2)', () => {
   let server;
   before(async () => { server = await startServer({ vars: { PEER_TIMEOUT_SECONDS: '2' } }); });
   after(async () => { await server?.stop(); });
 
   test('a peer that stops talking is dropped with 1001 and the others get left; a pinging one stays', async () => {
-    const room = roomName('silent');
-    const alive = await connect(server, room, { label: 'alive' });
-    await alive.join('Alive');
-    const pinger = setInterval(() => alive.sendRaw('ping', { binary: false }), 500);
+    const { alive, silent, silentId, stop } = await pingingAndSilent(server, 'silent', 500);
     try {
-      const silent = await connect(server, room, { label: 'silent' });
-      const welcome = await silent.join('Silent');
-      await alive.next({ type: 'joined' });
       // The silent peer now sends nothing at all: no frame, no ping.
       const started = Date.now();
-      const left = await alive.next((m) => m.type === 'left' && m.id === welcome.id, 10_000);
+      const left = await alive.next((m) => m.type === 'left' && m.id === silentId, 10_000);
       assert.ok(left);
       const waited = Date.now() - started;
       assert.ok(waited >= 1500, `dropped too early (${waited} ms)`);
@@ -35,7 +50,7 @@ describe('silent connections time out (PEER_TIMEOUT_SECONDS=2)', () => {
       const echo = await alive.chat('still here');
       assert.equal(echo.text, 'still here');
     } finally {
-      clearInterval(pinger);
+      stop();
     }
   });
 
@@ -61,23 +76,17 @@ describe('silent connections time out in a room that sleeps between sweeps (PEER
   after(async () => { await server?.stop(); });
 
   test('the silent peer is dropped after its timeout; the pinging one stays', { timeout: 90_000 }, async () => {
-    const room = roomName('sleepy');
-    const alive = await connect(server, room, { label: 'alive' });
-    await alive.join('Alive');
-    const pinger = setInterval(() => alive.sendRaw('ping', { binary: false }), 5000);
+    const { alive, silentId, stop } = await pingingAndSilent(server, 'sleepy', 5000);
     try {
-      const silent = await connect(server, room, { label: 'silent' });
-      const welcome = await silent.join('Silent');
-      await alive.next({ type: 'joined' });
       const started = Date.now();
-      const left = await alive.next((m) => m.type === 'left' && m.id === welcome.id, 60_000);
+      const left = await alive.next((m) => m.type === 'left' && m.id === silentId, 60_000);
       assert.ok(left);
       assert.ok(Date.now() - started >= 14_000, `dropped too early (${Date.now() - started} ms)`);
       assert.ok(alive.isOpen, 'a peer that pings is never timed out');
       const echo = await alive.chat('still here');
       assert.equal(echo.text, 'still here');
     } finally {
-      clearInterval(pinger);
+      stop();
     }
   });
 });
