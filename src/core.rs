@@ -16,6 +16,7 @@ use crate::protocol::{
     welcome_frame, ChatEntry, ClientMessage, Peer, PeerId, ProtocolError,
 };
 use std::collections::VecDeque;
+use std::fmt::Write;
 use std::rc::Rc;
 
 /// How many chat entries a room keeps and sends in `welcome`.
@@ -175,8 +176,8 @@ impl Room {
             Some(peer) => protocol::push_peer(&mut out, peer),
             None => out.push_str("null"),
         }
-        out.push_str(r#","heard":"#);
-        out.push_str(&heard.to_string());
+        // A String's `write!` cannot fail.
+        let _ = write!(out, r#","heard":{heard}"#);
         out.push_str(if self.public { r#","public":true}"# } else { r#","public":false}"# });
         Some(out)
     }

@@ -424,7 +424,8 @@ impl RoomInner {
                     true
                 }
             };
-            if keep_heard {
+            // Already waiting to be written: that write reads the time anew.
+            if keep_heard && !live.unsaved.contains(id) {
                 self.save_attachment_soon(&mut live, id.into());
             }
             live.room.receive(now, id, incoming)
