@@ -2,9 +2,13 @@
 // through `wrangler dev`'s inspector port, and prints where the Worker's time
 // goes (self time by function). The full profile is written to
 // bench/.run/<server>-<workload>.cpuprofile (open it in Chrome DevTools).
+// With `heap` fourth it runs V8's sampling heap profiler instead and prints
+// the bytes allocated per delivery by call site (the garbage the collector
+// will have to deal with), written to bench/.run/<server>-<workload>.heapprofile.
 //
-//   node bench/profile.mjs [server] [workload] [bursts]
+//   node bench/profile.mjs [server] [workload] [bursts] [cpu|heap]
 //   node bench/profile.mjs noom fanout-2 4
+//   node bench/profile.mjs baseline-js fanout-4 3 heap
 //
 // Loopback only, like the rest of the benchmark; bounded by the burst count.
 import { writeFileSync } from 'node:fs';
@@ -13,11 +17,12 @@ import WebSocket from 'ws';
 import { SERVERS, RUN_DIR, startServer } from './lib/servers.mjs';
 import { openRoomSet, runThroughput, throughputWorkloads, closeSet, sleep } from './lib/load.mjs';
 
-const [serverKey = 'noom', workloadKey = 'fanout-2', burstsArg = '4'] = process.argv.slice(2);
+const [serverKey = 'noom', workloadKey = 'fanout-2', burstsArg = '4', modeArg = 'cpu'] = process.argv.slice(2);
+const heap = modeArg === 'heap';
 const spec = SERVERS.find((s) => s.key === serverKey);
 const workload = throughputWorkloads(false).find((w) => w.key === workloadKey);
 if (!spec || !workload) {
-  console.error(`usage: node bench/profile.mjs [${SERVERS.map((s) => s.key).join('|')}] [${throughputWorkloads(false).map((w) => w.key).join('|')}] [bursts]`);
+  console.error(`usage: node bench/profile.mjs [${SERVERS.map((s) => s.key).join('|')}] [${throughputWorkloads(false).map((w) => w.key).join('|')}] [bursts] [cpu|heap]`);
   process.exit(2);
 }
 const bursts = Math.max(1, Math.min(20, Number(burstsArg) || 4));
@@ -65,32 +70,76 @@ function summarize(profile) {
   return { total, rows: [...self.entries()].sort((a, b) => b[1] - a[1]) };
 }
 
-const server = await startServer(spec);
-const inspectorPort = Number(/--inspector-port (\d+)/.exec(server.command)[1]);
-try {
-  const set = await openRoomSet(server, `prof-${workload.key}`, workload.rooms, workload.size);
-  await runThroughput(server, workload, set); // warm-up
-  const cdp = await inspect(inspectorPort);
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
-  await cdp.send('Profiler.start');
+/** Bytes allocated per call site (the innermost three frames), largest first. */
+function summarizeHeap(profile) {
+  const bySite = new Map();
+  let total = 0;
+  const frameName = (f) => `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}:${f.lineNumber}`;
+  const walk = (node, stack) => {
+    const here = [...stack, frameName(node.callFrame)].slice(-3);
+    if (node.selfSize) {
+      const key = here.join(' < ');
+      bySite.set(key, (bySite.get(key) ?? 0) + node.selfSize);
+      total += node.selfSize;
+    }
+    for (const child of node.children) walk(child, here);
+  };
+  walk(profile.head, []);
+  return { total, rows: [...bySite.entries()].sort((a, b) => b[1] - a[1]) };
+}
+
+/** Runs the bursts and returns the deliveries they made. */
+async function runBursts(server, set) {
   let delivered = 0;
   for (let i = 0; i < bursts; i += 1) {
     const r = await runThroughput(server, workload, set);
     delivered += r.delivered;
     console.log(`burst ${i + 1}: ${r.delivered}/${r.expected} delivered, ${r.workerUsPerDelivery.toFixed(1)} µs/delivery (worker), ${r.errors} errors`);
   }
-  const { profile } = await cdp.send('Profiler.stop');
-  cdp.close();
-  const file = path.join(RUN_DIR, `${spec.key}-${workload.key}.cpuprofile`);
-  writeFileSync(file, JSON.stringify(profile));
-  const { total, rows } = summarize(profile);
-  const busy = rows.filter(([k]) => !k.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0);
-  console.log(`\n${spec.key} ${workload.key}: ${delivered} deliveries, ${(busy / delivered).toFixed(2)} µs sampled JS/WASM time per delivery (${(total / 1e6).toFixed(1)} s profiled)`);
-  for (const [key, us] of rows.slice(0, 30)) {
-    console.log(`${(us / delivered).toFixed(2).padStart(8)} µs  ${(100 * us / busy).toFixed(1).padStart(5)}%  ${key}`);
+  return delivered;
+}
+
+const server = await startServer(spec);
+const inspectorPort = Number(/--inspector-port (\d+)/.exec(server.command)[1]);
+try {
+  const set = await openRoomSet(server, `prof-${workload.key}`, workload.rooms, workload.size);
+  await runThroughput(server, workload, set); // warm-up
+  const cdp = await inspect(inspectorPort);
+  if (heap) {
+    // Every allocation of 64 bytes or more is likely to be sampled; objects
+    // the collector has already freed stay in (they are the garbage).
+    await cdp.send('HeapProfiler.enable');
+    await cdp.send('HeapProfiler.startSampling', {
+      samplingInterval: 64, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+    });
+    const delivered = await runBursts(server, set);
+    const { profile } = await cdp.send('HeapProfiler.stopSampling');
+    cdp.close();
+    const file = path.join(RUN_DIR, `${spec.key}-${workload.key}.heapprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    const { total, rows } = summarizeHeap(profile);
+    console.log(`\n${spec.key} ${workload.key}: ${delivered} deliveries, ${(total / delivered).toFixed(1)} bytes allocated per delivery (sampled)`);
+    for (const [key, bytes] of rows.slice(0, 20)) {
+      console.log(`${(bytes / delivered).toFixed(1).padStart(8)} B  ${key}`);
+    }
+    console.log(`\nwritten: ${path.relative(process.cwd(), file)}`);
+  } else {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+    await cdp.send('Profiler.start');
+    const delivered = await runBursts(server, set);
+    const { profile } = await cdp.send('Profiler.stop');
+    cdp.close();
+    const file = path.join(RUN_DIR, `${spec.key}-${workload.key}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    const { total, rows } = summarize(profile);
+    const busy = rows.filter(([k]) => !k.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0);
+    console.log(`\n${spec.key} ${workload.key}: ${delivered} deliveries, ${(busy / delivered).toFixed(2)} µs sampled JS/WASM time per delivery (${(total / 1e6).toFixed(1)} s profiled)`);
+    for (const [key, us] of rows.slice(0, 30)) {
+      console.log(`${(us / delivered).toFixed(2).padStart(8)} µs  ${(100 * us / busy).toFixed(1).padStart(5)}%  ${key}`);
+    }
+    console.log(`\nwritten: ${path.relative(process.cwd(), file)}`);
   }
-  console.log(`\nwritten: ${path.relative(process.cwd(), file)}`);
   closeSet(set);
   await sleep(300);
 } finally {
