@@ -108,6 +108,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     presenter: null,
     /** Who has a hand up ('self' or a peer id), in the order the hands went up. */
     handQueue: [],
+    /** Notices about a peer that can stop being true ('hand:<id>', 'screen:<id>') → takes the notice back. */
+    peerNotices: new Map(),
     iceServers: [],
     signaling: null,
     ended: false,
@@ -295,12 +297,29 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     peer.stopLevel = watchReceiverLevel(peer.link.receiver('audio'), (level) => peer.tile.setLevel(peer.info.audio ? level : 0));
   }
 
+  /**
+   * Tells of a peer's hand going up or screen being shared, and takes the
+   * notice back if that ends while it is still showing.
+   */
+  function notePeerChange(id, key, now, before, message) {
+    const noticeKey = `${key}:${id}`;
+    if (now === true && !before) {
+      call.peerNotices.get(noticeKey)?.();
+      call.peerNotices.set(noticeKey, toast(ui.toasts, message));
+    } else if (now === false) {
+      call.peerNotices.get(noticeKey)?.();
+      call.peerNotices.delete(noticeKey);
+    }
+  }
+
   function removePeer(id) {
     const peer = call.peers.get(id);
     if (!peer) return null;
     call.peers.delete(id);
     if (call.pinned === id) call.pinned = null;
     noteHand(id, false);
+    notePeerChange(id, 'hand', false);
+    notePeerChange(id, 'screen', false);
     peer.stopLevel();
     peer.link.close();
     peer.tile.remove();
@@ -386,11 +405,9 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       case 'state': {
         const peer = call.peers.get(msg.id);
         if (!peer) break;
-        if (msg.screen === true && !peer.info.screen) {
-          call.presenter = msg.id;
-          toast(ui.toasts, `${peer.info.name} is presenting`);
-        }
-        if (msg.hand === true && !peer.info.hand) toast(ui.toasts, `${peer.info.name} raised a hand`);
+        if (msg.screen === true && !peer.info.screen) call.presenter = msg.id;
+        notePeerChange(msg.id, 'screen', msg.screen, peer.info.screen, `${peer.info.name} is presenting`);
+        notePeerChange(msg.id, 'hand', msg.hand, peer.info.hand, `${peer.info.name} raised a hand`);
         for (const key of ['audio', 'video', 'screen', 'hand']) {
           if (typeof msg[key] === 'boolean') peer.info[key] = msg[key];
         }

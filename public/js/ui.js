@@ -132,12 +132,17 @@ export function renderPeople(list, people) {
     el('span', { class: 'person-cam', title: p.video ? 'Camera on' : 'Camera off' }, icon(p.video ? 'cam' : 'camOff'))))));
 }
 
-/** Shows a short notice for a few seconds (join, leave, copied link...). */
+/**
+ * Shows a short notice for a few seconds (join, leave, copied link...).
+ * Returns a function that takes it back early, for a notice that stops being
+ * true (a hand lowered before its notice went).
+ */
 export function toast(container, message, ms = 4000) {
   const node = el('div', { class: 'toast', role: 'status', text: message });
   container.append(node);
   while (container.children.length > 4) container.firstChild.remove();
   setTimeout(() => node.remove(), ms);
+  return () => node.remove();
 }
 
 /** Fills a camera or microphone picker, keeping `selectedId` selected. */

@@ -52,11 +52,15 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
       [...document.querySelectorAll('[data-testid="people-list"] .person-name')][i]?.textContent === n, [at, name], { timeout: 10_000 });
     await listedAt(0, 'Bob');
     await listedAt(1, 'Ann (you)');
+    const toasts = () => ann.page.locator('#toasts').textContent();
     await people[3].page.getByTestId('hand').click();
     await listedAt(1, 'Dan');
     await listedAt(0, 'Bob');
+    assert.match(await toasts(), /Dan raised a hand/);
+    // Dan lowers it again: the notice goes with it, not four seconds later.
     await people[3].page.getByTestId('hand').click();
     await listedAt(1, 'Ann (you)');
+    assert.doesNotMatch(await toasts(), /Dan raised a hand/);
     await waitTileAttr(ann.page, catId, 'data-audio', 'false');
     await waitChat(ann.page, 'Can everyone see me?');
     await screenshot(ann.page, 'meeting-4.png');
