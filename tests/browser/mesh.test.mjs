@@ -124,7 +124,7 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     await closeAll(cat);
   });
 
-  it('the invite link: copied on a computer, handed to the share sheet on a phone', { timeout: 60_000 }, async () => {
+  it('the invite link: copied on a computer, handed to the share sheet on a phone; a phone\'s open chat leaves the controls uncovered', { timeout: 60_000 }, async () => {
     const [ann] = people;
     const link = `${server.url}/r/quartet`;
     await ann.context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write']);
@@ -147,6 +147,18 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
       assert.equal(await phone.page.getByTestId('invite').getAttribute('aria-label'), 'Share invite link');
       await phone.page.getByTestId('invite').tap();
       assert.deepEqual(await phone.page.evaluate(() => window.__shared), [{ title: 'Join quartet on Noom', url: link }]);
+
+      // The chat open on a phone covers the videos, never the controls (two rows of them here).
+      await phone.page.getByTestId('chat').tap();
+      await phone.page.getByTestId('chat-input').waitFor({ state: 'visible' });
+      const uncovered = (testId) => phone.page.evaluate((id) => {
+        const button = document.querySelector(`[data-testid="${id}"]`);
+        const box = button.getBoundingClientRect();
+        return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2)?.closest('[data-testid]') === button;
+      }, testId);
+      for (const testId of ['mute', 'camera', 'hand', 'leave', 'chat', 'chat-input']) {
+        assert.ok(await uncovered(testId), `${testId} is covered with the chat open`);
+      }
     } finally {
       await closeAll(phone);
     }
