@@ -86,6 +86,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     speakerField: byId('speaker-field'),
     speakerSelect: byId('call-speaker'),
     soundBlocked: byId('sound-blocked'),
+    alone: byId('alone'),
+    aloneInvite: byId('alone-invite'),
   };
 
   const call = {
@@ -160,6 +162,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function renderCount() {
     ui.count.textContent = String(call.peers.size + 1);
+    // Once in, and nobody else there: offer the invite link where it is seen.
+    show(ui.alone, Boolean(call.selfId) && !call.ended && call.peers.size === 0);
     renderLayout();
   }
 
@@ -638,6 +642,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     navigator.mediaDevices?.removeEventListener?.('devicechange', refreshDevices);
     show(ui.section, false);
     show(ui.soundBlocked, false);
+    show(ui.alone, false);
     setStatus('idle');
     show(ui.countBox, false);
     if (outcome) onEnd(outcome);
@@ -656,6 +661,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   show(ui.screen, typeof navigator.mediaDevices?.getDisplayMedia === 'function');
   ui.hand.onclick = toggleHand;
   ui.invite.onclick = shareInvite;
+  ui.aloneInvite.onclick = shareInvite;
   ui.leave.onclick = () => end({ reason: 'left' });
   ui.chatButton.onclick = () => togglePanel('chat');
   ui.peopleButton.onclick = () => togglePanel('people');
@@ -667,6 +673,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   ui.speakerSelect.onchange = () => chooseSpeaker(ui.speakerSelect.value);
   setToggle(ui.leave, { on: true, iconName: 'leave', label: 'Leave the meeting' });
   setToggle(ui.invite, { on: true, iconName: 'link', label: canShareSheet() ? 'Share invite link' : 'Copy invite link' });
+  ui.aloneInvite.textContent = ui.invite.title;
   setToggle(ui.devicesButton, { on: true, iconName: 'tune', label: 'Audio and video settings', pressed: false });
   setToggle(ui.peopleButton, { on: true, iconName: 'people', label: 'People', pressed: false });
   setToggle(ui.chatButton, { on: true, iconName: 'chat', label: 'Chat', pressed: false });

@@ -38,9 +38,14 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     // Alone, Ann's own level comes from an analyser on her microphone.
     assert.equal(await speakingSeen(ann.page, null, 6000), true, 'alone: the self tile never lit up');
     assert.equal(await openAudioContexts(ann.page), 1);
+    // Alone, the invite link is offered where it is seen.
+    assert.equal(await ann.page.getByTestId('alone').isVisible(), true, 'alone: no invite offered');
+    assert.equal(await ann.page.getByTestId('alone-invite').textContent(), 'Copy invite link');
     bob = await joinRoom(browser, server.url, 'duo', 'Bob');
     bobId = await waitJoined(bob.page);
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    assert.equal(await ann.page.getByTestId('alone').isVisible(), false, 'with Bob there: still "the only one here"');
+    assert.equal(await bob.page.getByTestId('alone').isVisible(), false, 'Bob joined Ann: "the only one here"');
     assert.deepEqual(await remoteTileIds(ann.page), [bobId]);
     assert.deepEqual(await remoteTileIds(bob.page), [annId]);
     assert.equal(await ann.page.getByTestId('participant-count').textContent(), '2');
@@ -255,6 +260,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await ann.page.waitForFunction(() =>
       document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 0, null, { timeout: 10_000 });
     assert.equal(await ann.page.getByTestId('participant-count').textContent(), '1');
+    assert.equal(await ann.page.getByTestId('alone').isVisible(), true, 'alone again: no invite offered');
     // Alone again, Ann's own level goes back to an analyser on her microphone.
     assert.equal(await speakingSeen(ann.page, null, 6000), true, 'alone again: the self tile never lit up');
     assert.equal(await openAudioContexts(ann.page), 1);

@@ -33,6 +33,7 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
       assert.equal(await page.getByTestId('participant-count').textContent(), '4');
       assert.equal(await page.locator('[data-testid="tile"]').count(), 4);
       assert.equal(await page.locator('[data-testid="tile"][data-self]').count(), 1);
+      assert.equal(await page.getByTestId('alone').isVisible(), false);
       // Three outgoing copies of the camera: each smaller and slower than in a call of two.
       assert.deepEqual(await videoLimits(page), Array(3).fill({ maxBitrate: 600_000, maxFramerate: 24, scaleResolutionDownBy: 1.5 }));
     }
@@ -147,6 +148,11 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
       assert.equal(await phone.page.getByTestId('invite').getAttribute('aria-label'), 'Share invite link');
       await phone.page.getByTestId('invite').tap();
       assert.deepEqual(await phone.page.evaluate(() => window.__shared), [{ title: 'Join quartet on Noom', url: link }]);
+      // Alone in a room of its own, the phone is offered the share sheet right there too.
+      await gotoRoom(phone.page, 'quartet-solo', 'Phone');
+      await phone.page.getByTestId('alone-invite').tap();
+      assert.equal(await phone.page.getByTestId('alone-invite').textContent(), 'Share invite link');
+      assert.deepEqual((await phone.page.evaluate(() => window.__shared)).at(-1), { title: 'Join quartet-solo on Noom', url: `${server.url}/r/quartet-solo` });
 
       // The chat open on a phone covers the videos, never the controls (two rows of them here).
       await phone.page.getByTestId('chat').tap();
@@ -156,7 +162,7 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
         const box = button.getBoundingClientRect();
         return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2)?.closest('[data-testid]') === button;
       }, testId);
-      for (const testId of ['mute', 'camera', 'hand', 'leave', 'chat', 'chat-input']) {
+      for (const testId of ['mute', 'camera', 'hand', 'leave', 'chat', 'chat-input', 'side-close']) {
         assert.ok(await uncovered(testId), `${testId} is covered with the chat open`);
       }
     } finally {
