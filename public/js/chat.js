@@ -7,6 +7,14 @@ import { el, show } from './dom.js';
 
 const TEXT_MAX = 2000;
 
+/** A message shortened to one line for a notice: `PREVIEW_MAX` characters at most. */
+const PREVIEW_MAX = 80;
+export function previewText(text) {
+  const line = text.replace(/\s+/g, ' ').trim();
+  const chars = [...line];
+  return chars.length > PREVIEW_MAX ? `${chars.slice(0, PREVIEW_MAX - 1).join('')}…` : line;
+}
+
 function formatTime(ts) {
   const date = new Date(ts);
   return Number.isFinite(date.getTime())
@@ -22,8 +30,9 @@ function formatTime(ts) {
  * @param {HTMLElement} opts.badge  unread count, hidden when zero
  * @param {() => boolean} opts.isVisible  whether the panel is open
  * @param {(text: string) => boolean} opts.send  false when the message could not go out
+ * @param {(entry: {name: string, text: string}) => void} opts.onUnseen  someone else's message came while the panel was closed
  */
-export function createChat({ log, form, input, badge, isVisible, send }) {
+export function createChat({ log, form, input, badge, isVisible, send, onUnseen }) {
   const chat = { unread: 0, selfId: null };
 
   function setUnread(count) {
@@ -72,7 +81,10 @@ export function createChat({ log, form, input, badge, isVisible, send }) {
     /** Adds one incoming `chat` frame. */
     add(entry) {
       append(entry);
-      if (!isVisible() && entry.from !== chat.selfId) setUnread(chat.unread + 1);
+      if (!isVisible() && entry.from !== chat.selfId) {
+        setUnread(chat.unread + 1);
+        onUnseen({ name: String(entry.name ?? ''), text: String(entry.text ?? '') });
+      }
     },
     /** The panel was opened. */
     markRead() { setUnread(0); },

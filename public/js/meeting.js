@@ -12,7 +12,7 @@ import { createPeerLink, videoLimitsFor } from './peers.js';
 import {
   openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
 } from './media.js';
-import { createChat } from './chat.js';
+import { createChat, previewText } from './chat.js';
 import { featuredKey, handsFirst, withHand } from './spotlight.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
 
@@ -126,6 +126,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     input: byId('chat-input'),
     badge: byId('chat-badge'),
     isVisible: () => ui.side.dataset.panel === 'chat',
+    // With the panel closed (a phone's usual view), a message is seen as it comes.
+    onUnseen: ({ name, text }) => toast(ui.toasts, `${name}: ${previewText(text)}`, 6000),
     send(text) {
       if (!call.selfId || !call.signaling.send({ type: 'chat', text })) {
         toast(ui.toasts, 'Not connected: the message was not sent.');

@@ -65,6 +65,16 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitChat(ann.page, 'hello from Ann');
     assert.equal(await ann.page.getByTestId('chat-input').inputValue(), '');
     assert.equal(await ann.page.getByTestId('chat-empty').isVisible(), false, 'the empty-chat hint stayed');
+
+    // With her chat closed, Ann sees Bob's message as a notice and an unread count.
+    await ann.page.getByTestId('chat').click();
+    assert.equal(await ann.page.getByTestId('chat-input').isVisible(), false);
+    await bob.page.getByTestId('chat-input').fill('are   you there? ' + 'la'.repeat(60));
+    await bob.page.getByTestId('chat-input').press('Enter');
+    await ann.page.waitForFunction(() => document.querySelector('[data-testid="chat-unread"]')?.textContent === '1', null, { timeout: 10_000 });
+    assert.match(await ann.page.locator('#toasts').textContent(), /Bob: are you there\? (la)+l?…/);
+    await ann.page.getByTestId('chat').click();
+    assert.equal(await ann.page.getByTestId('chat-unread').isVisible(), false, 'opening the chat left the count');
   });
 
   it('chat never injects markup', { timeout: TEST_TIMEOUT }, async () => {

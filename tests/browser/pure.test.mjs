@@ -8,6 +8,7 @@ import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName } from '../.
 import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
 import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
+import { previewText } from '../../public/js/chat.js';
 
 describe('room names', () => {
   it('accepts codes, names and whole invite links', () => {
@@ -112,6 +113,16 @@ describe('who is shown large and listed first', () => {
     queue = withHand(queue, 'cat', false);
     assert.deepEqual(handsFirst(people, queue).map((p) => p.key), ['self', 'bob', 'cat', 'dan']);
     assert.deepEqual(people.map((p) => p.key), ['self', 'bob', 'cat', 'dan'], 'the input is left as it was');
+  });
+});
+
+describe('chat notices', () => {
+  it('show a message on one line, cut at 80 characters', () => {
+    assert.equal(previewText('  hello\n\n  there\t you '), 'hello there you');
+    assert.equal(previewText('x'.repeat(80)), 'x'.repeat(80));
+    assert.equal(previewText('x'.repeat(81)), `${'x'.repeat(79)}…`);
+    // Cut between characters, never inside one.
+    assert.equal(previewText('😀'.repeat(100)), `${'😀'.repeat(79)}…`);
   });
 });
 
