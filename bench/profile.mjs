@@ -99,47 +99,57 @@ async function runBursts(server, set) {
   return delivered;
 }
 
-const server = await startServer(spec);
-const inspectorPort = Number(/--inspector-port (\d+)/.exec(server.command)[1]);
-try {
-  const set = await openRoomSet(server, `prof-${workload.key}`, workload.rooms, workload.size);
-  await runThroughput(server, workload, set); // warm-up
-  const cdp = await inspect(inspectorPort);
-  if (heap) {
+/** V8's CPU profiler: self time per function. */
+const CPU = {
+  extension: 'cpuprofile',
+  async start(cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+    await cdp.send('Profiler.start');
+  },
+  stop: async (cdp) => (await cdp.send('Profiler.stop')).profile,
+  report(profile, delivered) {
+    const { total, rows } = summarize(profile);
+    const busy = rows.filter(([k]) => !k.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0);
+    return [`${(busy / delivered).toFixed(2)} µs sampled JS/WASM time per delivery (${(total / 1e6).toFixed(1)} s profiled)`,
+      ...rows.slice(0, 30).map(([key, us]) => `${(us / delivered).toFixed(2).padStart(8)} µs  ${(100 * us / busy).toFixed(1).padStart(5)}%  ${key}`)];
+  },
+};
+
+/** V8's sampling heap profiler: bytes allocated per call site. */
+const HEAP = {
+  extension: 'heapprofile',
+  async start(cdp) {
     // Every allocation of 64 bytes or more is likely to be sampled; objects
     // the collector has already freed stay in (they are the garbage).
     await cdp.send('HeapProfiler.enable');
     await cdp.send('HeapProfiler.startSampling', {
       samplingInterval: 64, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
     });
-    const delivered = await runBursts(server, set);
-    const { profile } = await cdp.send('HeapProfiler.stopSampling');
-    cdp.close();
-    const file = path.join(RUN_DIR, `${spec.key}-${workload.key}.heapprofile`);
-    writeFileSync(file, JSON.stringify(profile));
+  },
+  stop: async (cdp) => (await cdp.send('HeapProfiler.stopSampling')).profile,
+  report(profile, delivered) {
     const { total, rows } = summarizeHeap(profile);
-    console.log(`\n${spec.key} ${workload.key}: ${delivered} deliveries, ${(total / delivered).toFixed(1)} bytes allocated per delivery (sampled)`);
-    for (const [key, bytes] of rows.slice(0, 20)) {
-      console.log(`${(bytes / delivered).toFixed(1).padStart(8)} B  ${key}`);
-    }
-    console.log(`\nwritten: ${path.relative(process.cwd(), file)}`);
-  } else {
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
-    await cdp.send('Profiler.start');
-    const delivered = await runBursts(server, set);
-    const { profile } = await cdp.send('Profiler.stop');
-    cdp.close();
-    const file = path.join(RUN_DIR, `${spec.key}-${workload.key}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    const { total, rows } = summarize(profile);
-    const busy = rows.filter(([k]) => !k.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0);
-    console.log(`\n${spec.key} ${workload.key}: ${delivered} deliveries, ${(busy / delivered).toFixed(2)} µs sampled JS/WASM time per delivery (${(total / 1e6).toFixed(1)} s profiled)`);
-    for (const [key, us] of rows.slice(0, 30)) {
-      console.log(`${(us / delivered).toFixed(2).padStart(8)} µs  ${(100 * us / busy).toFixed(1).padStart(5)}%  ${key}`);
-    }
-    console.log(`\nwritten: ${path.relative(process.cwd(), file)}`);
-  }
+    return [`${(total / delivered).toFixed(1)} bytes allocated per delivery (sampled)`,
+      ...rows.slice(0, 20).map(([key, bytes]) => `${(bytes / delivered).toFixed(1).padStart(8)} B  ${key}`)];
+  },
+};
+
+const server = await startServer(spec);
+const inspectorPort = Number(/--inspector-port (\d+)/.exec(server.command)[1]);
+try {
+  const set = await openRoomSet(server, `prof-${workload.key}`, workload.rooms, workload.size);
+  await runThroughput(server, workload, set); // warm-up
+  const cdp = await inspect(inspectorPort);
+  const profiler = heap ? HEAP : CPU;
+  await profiler.start(cdp);
+  const delivered = await runBursts(server, set);
+  const profile = await profiler.stop(cdp);
+  cdp.close();
+  const file = path.join(RUN_DIR, `${spec.key}-${workload.key}.${profiler.extension}`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.log(`\n${spec.key} ${workload.key}: ${delivered} deliveries, ${profiler.report(profile, delivered).join('\n')}`);
+  console.log(`\nwritten: ${path.relative(process.cwd(), file)}`);
   closeSet(set);
   await sleep(300);
 } finally {
