@@ -148,20 +148,30 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
       assert.equal(await phone.page.getByTestId('invite').getAttribute('aria-label'), 'Share invite link');
       await phone.page.getByTestId('invite').tap();
       assert.deepEqual(await phone.page.evaluate(() => window.__shared), [{ title: 'Join quartet on Noom', url: link }]);
-      // Alone in a room of its own, the phone is offered the share sheet right there too.
-      await gotoRoom(phone.page, 'quartet-solo', 'Phone');
-      await phone.page.getByTestId('alone-invite').tap();
-      assert.equal(await phone.page.getByTestId('alone-invite').textContent(), 'Share invite link');
-      assert.deepEqual((await phone.page.evaluate(() => window.__shared)).at(-1), { title: 'Join quartet-solo on Noom', url: `${server.url}/r/quartet-solo` });
-
-      // The chat open on a phone covers the videos, never the controls (two rows of them here).
-      await phone.page.getByTestId('chat').tap();
-      await phone.page.getByTestId('chat-input').waitFor({ state: 'visible' });
+      /** Whether a tap in the middle of that control would reach it (nothing drawn over it). */
       const uncovered = (testId) => phone.page.evaluate((id) => {
         const button = document.querySelector(`[data-testid="${id}"]`);
         const box = button.getBoundingClientRect();
         return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2)?.closest('[data-testid]') === button;
       }, testId);
+      // A notice on a phone stays off the controls (two rows of them here).
+      await ann.page.getByTestId('hand').click();
+      await phone.page.locator('.toast', { hasText: 'Ann raised a hand' }).waitFor({ timeout: 10_000 });
+      const toastBox = await phone.page.locator('#toasts').boundingBox();
+      const controlsBox = await phone.page.locator('.controls').boundingBox();
+      assert.ok(toastBox.y + toastBox.height <= controlsBox.y, `a notice covers the controls: ${JSON.stringify({ toastBox, controlsBox })}`);
+      // Alone in a room of its own, the phone is offered the share sheet right there too.
+      await gotoRoom(phone.page, 'quartet-solo', 'Phone');
+      await phone.page.getByTestId('alone-invite').tap();
+      assert.equal(await phone.page.getByTestId('alone-invite').textContent(), 'Share invite link');
+      assert.deepEqual((await phone.page.evaluate(() => window.__shared)).at(-1), { title: 'Join quartet-solo on Noom', url: `${server.url}/r/quartet-solo` });
+      for (const testId of ['mute', 'leave', 'chat', 'pin']) {
+        assert.ok(await uncovered(testId), `${testId} is covered by the invite offer`);
+      }
+
+      // The chat open on a phone covers the videos, never the controls (two rows of them here).
+      await phone.page.getByTestId('chat').tap();
+      await phone.page.getByTestId('chat-input').waitFor({ state: 'visible' });
       for (const testId of ['mute', 'camera', 'hand', 'leave', 'chat', 'chat-input', 'side-close']) {
         assert.ok(await uncovered(testId), `${testId} is covered with the chat open`);
       }
