@@ -612,6 +612,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   function onKeydown(event) {
+    // Escape closes the side panel, as it would a sheet, and gives focus back to its button.
+    if (event.key === 'Escape' && ui.side.dataset.panel !== 'none' && !event.defaultPrevented) {
+      const button = panelButtons[ui.side.dataset.panel];
+      openPanel('none');
+      button?.focus();
+      return;
+    }
     if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
     const key = event.key.toLowerCase();
     if (key === 'd') { event.preventDefault(); toggleMic(); }

@@ -118,6 +118,15 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitTileAttr(ann.page, bobId, 'data-audio', 'false');
     await bob.page.keyboard.press('Control+d');
     await waitTileAttr(ann.page, bobId, 'data-audio', 'true');
+
+    // Escape closes the open panel and puts focus back on its button.
+    await bob.page.getByTestId('people').click();
+    assert.equal(await bob.page.getByTestId('people-list').isVisible(), true);
+    await bob.page.keyboard.press('Escape');
+    assert.equal(await bob.page.getByTestId('people-list').isVisible(), false);
+    assert.equal(await bob.page.getByTestId('people').getAttribute('aria-pressed'), 'false');
+    assert.equal(await bob.page.evaluate(() => document.activeElement?.dataset.testid), 'people');
+    await bob.page.getByTestId('chat').click(); // as it was: the chat open
   });
 
   it('the speaking ring follows the sound, with no audio graph running in a call', { timeout: TEST_TIMEOUT }, async () => {
