@@ -41,6 +41,8 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     // Alone, the invite link is offered where it is seen.
     assert.equal(await ann.page.getByTestId('alone').isVisible(), true, 'alone: no invite offered');
     assert.equal(await ann.page.getByTestId('alone-invite').textContent(), 'Copy invite link');
+    const centre = async (selector) => { const b = await ann.page.locator(selector).boundingBox(); return b.x + b.width / 2; };
+    assert.ok(Math.abs(await centre('#alone') - await centre('#grid')) < 4, 'the invite offer is not centred over the videos');
     bob = await joinRoom(browser, server.url, 'duo', 'Bob');
     bobId = await waitJoined(bob.page);
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
