@@ -33,13 +33,6 @@ impl RoomSettings {
         }
     }
 
-    /// When the room should next look for silent connections, given when
-    /// each open one was last heard from (a frame or a `ping`): just after
-    /// the first of them could have been silent for `peer_timeout_ms`.
-    /// `None` with no connections. Each look is a storage alarm, which wakes
-    /// the room and writes to storage, so it comes no more often than that:
-    /// pages ping every 20 s, so a room is looked at every 40 to 60 s, and a
-    /// connection that goes silent is found within the timeout and a second.
     /// How far the "last heard" time kept in a connection's attachment may
     /// fall behind before a frame rewrites it: a quarter of the timeout, so a
     /// busy connection costs one attachment write per quarter timeout.
@@ -59,6 +52,13 @@ impl RoomSettings {
         stored.saturating_add(self.heard_kept_every_ms()).min(now)
     }
 
+    /// When the room should next look for silent connections, given when
+    /// each open one was last heard from (a frame or a `ping`): just after
+    /// the first of them could have been silent for `peer_timeout_ms`.
+    /// `None` with no connections. Each look is a storage alarm, which wakes
+    /// the room and writes to storage, so it comes no more often than that:
+    /// pages ping every 20 s, so a room is looked at every 40 to 60 s, and a
+    /// connection that goes silent is found within the timeout and a second.
     pub fn next_sweep_at(&self, now: u64, last_heard: impl IntoIterator<Item = u64>) -> Option<u64> {
         let first = last_heard.into_iter().min()?;
         // Never sooner than this from now: a look that is due finds the
