@@ -1,6 +1,7 @@
 // The page's pure helpers, checked in Node without a browser: room names and
 // invite links, display names, the reconnect backoff, the socket address,
-// who takes the stage and who is listed first.
+// who takes the stage and who is listed first, a chat message as a notice,
+// the meeting page's module preloads.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
