@@ -304,18 +304,23 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   /**
-   * Tells of a peer's hand going up or screen being shared, and takes the
-   * notice back if that ends while it is still showing.
+   * Tells of a peer's hand going up or screen being shared (`key` 'hand' or
+   * 'screen'), and takes the notice back if that ends while it still shows.
    */
   function notePeerChange(id, key, now, before, message) {
-    const noticeKey = `${key}:${id}`;
     if (now === true && !before) {
-      call.peerNotices.get(noticeKey)?.();
-      call.peerNotices.set(noticeKey, toast(ui.toasts, message));
+      withdrawPeerNotice(id, key);
+      call.peerNotices.set(`${key}:${id}`, toast(ui.toasts, message));
     } else if (now === false) {
-      call.peerNotices.get(noticeKey)?.();
-      call.peerNotices.delete(noticeKey);
+      withdrawPeerNotice(id, key);
     }
+  }
+
+  /** Takes back a peer's hand or presenting notice, if it is still showing. */
+  function withdrawPeerNotice(id, key) {
+    const noticeKey = `${key}:${id}`;
+    call.peerNotices.get(noticeKey)?.();
+    call.peerNotices.delete(noticeKey);
   }
 
   function removePeer(id) {
@@ -324,8 +329,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     call.peers.delete(id);
     if (call.pinned === id) call.pinned = null;
     noteHand(id, false);
-    notePeerChange(id, 'hand', false);
-    notePeerChange(id, 'screen', false);
+    withdrawPeerNotice(id, 'hand');
+    withdrawPeerNotice(id, 'screen');
     peer.stopLevel();
     peer.link.close();
     peer.tile.remove();
