@@ -57,6 +57,8 @@ const latencyCount = quick ? 60 : 150;
 const joinCount = quick ? 4 : 8;
 
 const live = [];
+/** Each server's workerd processes when it started (to tell a restart, if the run stops). */
+const startPids = new Map();
 async function stopAll() {
   await Promise.allSettled(live.map((s) => s.stop()));
 }
@@ -72,6 +74,7 @@ try {
     live.push(server);
     results.commands[spec.key] = server.command;
     const pids = server.workerdPids();
+    startPids.set(spec.key, pids);
     // Idle cost: what the runtime burns with nothing to do, for context.
     const before = server.cpu();
     await sleep(2000);
@@ -135,6 +138,16 @@ try {
   }
   for (const set of sets.values()) closeSet(set);
   await sleep(500);
+} catch (err) {
+  // What each server was doing: a workerd replaced since the start shows up
+  // as a changed pid list, and wrangler's own words are in its log.
+  log(`stopped: ${err.message}`);
+  for (const server of live) {
+    log(`${server.key}: workerd pids at start ${startPids.get(server.key)?.join(',')}, now ${server.workerdPids().join(',')}`);
+    const tail = server.logs().trim().split('\n').slice(-15).join('\n');
+    if (tail) console.log(tail);
+  }
+  throw err;
 } finally {
   log('stopping servers');
   await stopAll();

@@ -140,6 +140,19 @@ function allClients(set) {
 }
 
 /**
+ * Stops the run if the server closed any of these sockets. The room sets are
+ * opened once, so without them every later burst would only wait out its
+ * timeout (a minute each, hours in all) and measure nothing: seen once when
+ * every server's workerd was replaced 40 s into a run.
+ */
+export function assertOpen(server, clients) {
+  const closed = clients.filter((c) => c.closedUnexpectedly !== null);
+  if (closed.length === 0) return;
+  throw new Error(`${server.key}: the server closed ${closed.length} of ${clients.length} load sockets `
+    + `(close code ${closed[0].closedUnexpectedly}); a run cannot go on without its rooms`);
+}
+
+/**
  * Work a server leaves for just after a burst belongs to the burst: Noom
  * writes socket attachments and grouped chat lines up to 100 ms later. CPU is
  * read this long after the last delivery (idle servers use well under 1 ms of
@@ -157,6 +170,7 @@ async function burst(server, set, { expected, sendAll, timeoutMs = 60_000, refil
   const wait = set.lastUse + refillMs - Date.now();
   if (wait > 0) await sleep(Math.min(wait, 30_000));
   const clients = allClients(set);
+  assertOpen(server, clients);
   for (const c of clients) {
     c.received = 0;
     c.errors = [];
@@ -381,6 +395,7 @@ const shortSignal = (to, mark) => JSON.stringify({ type: 'signal', to: to.id ?? 
  */
 export async function signalLatency(entries, count) {
   const results = new Map(entries.map(({ server }) => [server.key, { samples: [], errors: 0 }]));
+  for (const { server, pair } of entries) assertOpen(server, pair.rooms[0].members);
   for (let i = 0; i < count; i += 1) {
     // A fresh order every turn. Rotating the same order is not enough: each
     // server would still nearly always follow the same other one, and a
