@@ -142,8 +142,9 @@ function allClients(set) {
 /**
  * Stops the run if the server closed any of these sockets. The room sets are
  * opened once, so without them every later burst would only wait out its
- * timeout (a minute each, hours in all) and measure nothing: seen once when
- * every server's workerd was replaced 40 s into a run.
+ * timeout (a minute each, hours in all) and measure nothing. Seen when a
+ * file under public/ changed during a run: every server serves that folder,
+ * and each `wrangler dev` restarts its Worker when a file in it changes.
  */
 export function assertOpen(server, clients) {
   const closed = clients.filter((c) => c.closedUnexpectedly !== null);
@@ -395,13 +396,13 @@ const shortSignal = (to, mark) => JSON.stringify({ type: 'signal', to: to.id ?? 
  */
 export async function signalLatency(entries, count) {
   const results = new Map(entries.map(({ server }) => [server.key, { samples: [], errors: 0 }]));
-  for (const { server, pair } of entries) assertOpen(server, pair.rooms[0].members);
   for (let i = 0; i < count; i += 1) {
     // A fresh order every turn. Rotating the same order is not enough: each
     // server would still nearly always follow the same other one, and a
     // server runs faster after one that warmed the same runtime code (two
     // copies of one build came out 2% apart that way).
     for (const { server, pair } of shuffled(entries)) {
+      assertOpen(server, pair.rooms[0].members);
       const [a, b] = pair.rooms[0].members;
       const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
       const mark = latencyMark(i);
