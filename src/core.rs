@@ -270,7 +270,7 @@ impl Room {
                 let name = protocol::validate_name(&name)?;
                 let count = self.peer_count();
                 if count >= self.max_peers {
-                    return Err(ProtocolError::RoomFull);
+                    return Err(ProtocolError::RoomFull { max_peers: self.max_peers });
                 }
                 if count == 0 {
                     self.public = public;
@@ -477,6 +477,7 @@ mod tests {
         join(&mut r, "bbbbbbbb", "B");
         let out = join(&mut r, "cccccccc", "C");
         assert_eq!(error_code(&out, "cccccccc").as_deref(), Some("room_full"));
+        assert_eq!(sent_to(&out, "cccccccc")[0]["maxPeers"], 2, "the page can say how many a room holds");
         assert!(out.contains(&Effect::Close { id: "cccccccc".into(), code: 4001, reason: "room_full" }));
         assert!(sent_to(&out, "aaaaaaaa").is_empty(), "nobody else hears of it");
         assert_eq!(r.peer_count(), 2);

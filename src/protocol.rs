@@ -41,7 +41,9 @@ pub enum ProtocolError {
     UnknownPeer,
     RateLimited,
     TooLarge,
-    RoomFull,
+    /// Carries the room's limit, sent as the frame's `maxPeers` so the page
+    /// can say how many a meeting holds (the operator may have changed it).
+    RoomFull { max_peers: usize },
 }
 
 impl ProtocolError {
@@ -57,7 +59,7 @@ impl ProtocolError {
             Self::UnknownPeer => "unknown_peer",
             Self::RateLimited => "rate_limited",
             Self::TooLarge => "too_large",
-            Self::RoomFull => "room_full",
+            Self::RoomFull { .. } => "room_full",
         }
     }
 
@@ -73,7 +75,7 @@ impl ProtocolError {
             Self::UnknownPeer => "no such peer in this room",
             Self::RateLimited => "too many messages; this one was dropped",
             Self::TooLarge => "frame is larger than 65536 bytes",
-            Self::RoomFull => "the room is full",
+            Self::RoomFull { .. } => "the room is full",
         }
     }
 
@@ -81,7 +83,7 @@ impl ProtocolError {
     pub fn close_code(self) -> Option<u16> {
         match self {
             Self::TooLarge => Some(1009),
-            Self::RoomFull => Some(4001),
+            Self::RoomFull { .. } => Some(4001),
             _ => None,
         }
     }
@@ -677,15 +679,23 @@ pub fn push_peer(out: &mut String, peer: &Peer) {
     out.push('}');
 }
 
-/// `{"type":"error","code","message"}`
+/// `{"type":"error","code","message"}`, and `maxPeers` for `room_full`
+/// (an optional field: the contract allows adding them). Written by hand:
+/// codes and messages are fixed ASCII text with nothing to escape.
 pub fn error_frame(error: ProtocolError) -> String {
-    #[derive(Serialize)]
-    struct ErrorFrame {
-        r#type: &'static str,
-        code: &'static str,
-        message: &'static str,
+    let mut out = String::with_capacity(128);
+    out.push_str(r#"{"type":"error","code":""#);
+    out.push_str(error.code());
+    out.push_str(r#"","message":""#);
+    out.push_str(error.message());
+    out.push('"');
+    if let ProtocolError::RoomFull { max_peers } = error {
+        out.push_str(r#","maxPeers":"#);
+        // As u64: the formatting `chat_frame` already has, not a second copy for usize.
+        out.push_str(&(max_peers as u64).to_string());
     }
-    to_json(&ErrorFrame { r#type: "error", code: error.code(), message: error.message() })
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
@@ -896,14 +906,18 @@ mod tests {
     #[test]
     fn every_error_has_a_code_and_message() {
         use ProtocolError::*;
-        for e in [BadJson, BadMessage, NotJoined, AlreadyJoined, NameInvalid, TextInvalid, UnknownPeer, RateLimited, TooLarge, RoomFull] {
+        let full = RoomFull { max_peers: 4 };
+        for e in [BadJson, BadMessage, NotJoined, AlreadyJoined, NameInvalid, TextInvalid, UnknownPeer, RateLimited, TooLarge, full] {
             let v: Value = serde_json::from_str(&error_frame(e)).unwrap();
             assert_eq!(v["type"], "error");
             assert_eq!(v["code"], e.code());
             assert!(!e.message().is_empty());
+            // Only room_full says how many a room holds.
+            assert_eq!(v.get("maxPeers").is_some(), e == full, "{e:?}");
         }
+        assert_eq!(serde_json::from_str::<Value>(&error_frame(full)).unwrap()["maxPeers"], 4);
         assert_eq!(TooLarge.close_code(), Some(1009));
-        assert_eq!(RoomFull.close_code(), Some(4001));
+        assert_eq!(full.close_code(), Some(4001));
         assert_eq!(BadJson.close_code(), None);
     }
 

@@ -442,7 +442,9 @@ impl Model {
                 };
                 let count = self.joined();
                 if count >= self.max_peers {
-                    fail(&mut e, "room_full");
+                    let mut full = error_json("room_full");
+                    full["maxPeers"] = json!(self.max_peers);
+                    e.frames.push((from.to_owned(), Frame::Json(full)));
                     self.close(from, 4001, &mut e);
                     return e;
                 }

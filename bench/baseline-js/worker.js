@@ -294,7 +294,12 @@ export class Room extends DurableObject {
       await this.apply(c, parseClientFrame(message), now);
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      this.sendError(c, e.code);
+      if (e.code === 'room_full') {
+        // Noom's optional field: how many the room holds.
+        safeSend(c.ws, JSON.stringify({ type: 'error', code: e.code, message: ERRORS[e.code][0], maxPeers: this.maxPeers }));
+      } else {
+        this.sendError(c, e.code);
+      }
       const closeCode = ERRORS[e.code][1];
       if (closeCode) await this.close(c, closeCode, e.code);
     }

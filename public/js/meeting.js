@@ -59,7 +59,7 @@ function canShareSheet() {
  * @param {MediaStreamTrack|null} opts.video
  * @param {boolean} opts.micOn
  * @param {string[]} [opts.notices]  camera or microphone problems to show once on arrival
- * @param {(end: {reason: 'left'|'full'|'name_invalid', message?: string}) => void} opts.onEnd
+ * @param {(end: {reason: 'left'|'full'|'name_invalid', message?: string, maxPeers?: number}) => void} opts.onEnd
  */
 export async function startMeeting({ room, name, isPublic, audio, video, micOn, notices = [], onEnd }) {
   const ui = {
@@ -374,7 +374,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         end({ reason: 'name_invalid', message: msg.message || 'That name cannot be used.' });
         break;
       case 'room_full':
-        end({ reason: 'full' });
+        end({ reason: 'full', maxPeers: msg.maxPeers });
         break;
       case 'rate_limited':
         toast(ui.toasts, 'Slow down: too many messages at once.');

@@ -33,11 +33,13 @@ async function enterMeeting(choice) {
     video: choice.video,
     micOn: choice.micOn,
     notices: choice.notices ?? [],
-    onEnd({ reason, message }) {
+    onEnd({ reason, message, maxPeers }) {
       if (reason === 'name_invalid') {
         prejoin(message);
       } else if (reason === 'full') {
-        showEnded('This meeting is full', 'A meeting holds at most 8 people. Try again later.');
+        // The limit is the server's (MAX_PEERS), told with `room_full`.
+        const size = Number.isInteger(maxPeers) ? `${maxPeers} people, as many as it holds` : 'as many people as it holds';
+        showEnded('This meeting is full', `It already has ${size}. Try again later.`);
       } else {
         showEnded('You left the meeting', '');
       }

@@ -1,5 +1,6 @@
 // A full room: with MAX_PEERS=2 the third person is told the meeting is full
-// (close code 4001) and the page does not keep knocking.
+// and how many it holds (`maxPeers` of `room_full`, close code 4001), and the
+// page does not keep knocking.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
@@ -30,6 +31,8 @@ describe('a full meeting', { timeout: 120_000 }, () => {
     cat.page.on('websocket', () => { sockets += 1; });
     await cat.page.goto('/r/pair?name=Cat&autojoin=1');
     await cat.page.getByText('This meeting is full').waitFor({ timeout: 15_000 });
+    // The room's own limit (MAX_PEERS=2 here), not a number written into the page.
+    await cat.page.getByText('It already has 2 people, as many as it holds.').waitFor({ timeout: 5_000 });
     await cat.page.waitForTimeout(2000);
     assert.equal(sockets, 1);
     assert.equal(await cat.page.locator('[data-testid="tile"]').count(), 0);

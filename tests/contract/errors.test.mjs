@@ -216,7 +216,7 @@ describe('room_full', () => {
     const peers = await joinAll(server, name, Array.from({ length: 8 }, (_, i) => `P${i}`));
     const ninth = await connect(server, name, { label: 'ninth' });
     ninth.send({ type: 'join', name: 'Ninth' });
-    await ninth.nextError('room_full');
+    assert.equal((await ninth.nextError('room_full')).maxPeers, 8, 'room_full says how many the room holds');
     assert.equal((await ninth.waitClose()).code, 4001);
     await assertChatReaches(peers[7], peers);
   });
@@ -231,7 +231,7 @@ describe('room_full', () => {
       const [a, b, c] = await joinAll(small, name, ['A', 'B', 'C']);
       const d = await connect(small, name, { label: 'D' });
       d.send({ type: 'join', name: 'D' });
-      await d.nextError('room_full');
+      assert.equal((await d.nextError('room_full')).maxPeers, 3);
       const { code } = await d.waitClose();
       assert.equal(code, 4001);
       await assertChatReaches(a, [b, c]);
