@@ -218,7 +218,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       label: state.screen ? 'Stop presenting' : 'Present your screen',
       pressed: state.screen,
     });
-    setToggle(ui.hand, { on: state.hand, iconName: 'hand', label: 'Raise hand', pressed: state.hand });
+    setToggle(ui.hand, { on: state.hand, iconName: 'hand', label: 'Raise hand (Ctrl+Alt+H)', pressed: state.hand });
     renderPeopleList();
   }
 
@@ -622,6 +622,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       const button = panelButtons[ui.side.dataset.panel];
       openPanel('none');
       button?.focus();
+      return;
+    }
+    // Raise or lower your hand: Ctrl+Alt+H, or ⌘+Ctrl+H on a Mac (⌘+Alt+H hides
+    // windows there). By key position: Alt changes `event.key` on a Mac.
+    if (event.code === 'KeyH' && event.ctrlKey && (event.altKey || event.metaKey) && !event.shiftKey) {
+      event.preventDefault();
+      toggleHand();
       return;
     }
     if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;

@@ -120,6 +120,11 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitTileAttr(ann.page, bobId, 'data-audio', 'false');
     await bob.page.keyboard.press('Control+d');
     await waitTileAttr(ann.page, bobId, 'data-audio', 'true');
+    // Ctrl+Alt+H (⌘+Ctrl+H on a Mac) raises and lowers the hand, as in other meeting apps.
+    await bob.page.keyboard.press('Control+Alt+KeyH');
+    await waitTileAttr(ann.page, bobId, 'data-hand', 'true');
+    await bob.page.keyboard.press('Meta+Control+KeyH');
+    await waitTileAttr(ann.page, bobId, 'data-hand', 'false');
 
     // Escape closes the open panel and puts focus back on its button.
     await bob.page.getByTestId('people').click();
