@@ -59,9 +59,11 @@ const ERROR_FRAMES = Object.fromEntries(Object.entries(ERRORS).map(([code, [mess
 
 /** A client mistake: its contract code. */
 class ProtocolError extends Error {
-  constructor(code) {
+  /** `fields`: extra fields for the error frame (`room_full`'s `maxPeers`). */
+  constructor(code, fields = null) {
     super(code);
     this.code = code;
+    this.fields = fields;
   }
 }
 
@@ -294,12 +296,7 @@ export class Room extends DurableObject {
       await this.apply(c, parseClientFrame(message), now);
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      if (e.code === 'room_full') {
-        // Noom's optional field: how many the room holds.
-        safeSend(c.ws, JSON.stringify({ type: 'error', code: e.code, message: ERRORS[e.code][0], maxPeers: this.maxPeers }));
-      } else {
-        this.sendError(c, e.code);
-      }
+      this.sendError(c, e.code, e.fields);
       const closeCode = ERRORS[e.code][1];
       if (closeCode) await this.close(c, closeCode, e.code);
     }
@@ -310,7 +307,7 @@ export class Room extends DurableObject {
       if (c.peer) throw new ProtocolError('already_joined');
       const name = validName(m.name);
       const count = this.peerCount();
-      if (count >= this.maxPeers) throw new ProtocolError('room_full');
+      if (count >= this.maxPeers) throw new ProtocolError('room_full', { maxPeers: this.maxPeers });
       if (count === 0) this.public = m.public;
       const others = [];
       for (const o of this.members.values()) if (o.peer) others.push(o.peer);
@@ -379,8 +376,10 @@ export class Room extends DurableObject {
     return c.dropped >= MAX_DROPPED;
   }
 
-  sendError(c, code) {
-    safeSend(c.ws, ERROR_FRAMES[code]);
+  sendError(c, code, fields = null) {
+    safeSend(c.ws, fields
+      ? JSON.stringify({ type: 'error', code, message: ERRORS[code][0], ...fields })
+      : ERROR_FRAMES[code]);
   }
 
   /** The same string to every joined member except `skip`. */
