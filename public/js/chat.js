@@ -1,11 +1,41 @@
 // The chat panel: history from `welcome`, new messages, unread badge, sending.
 //
-// Messages are shown as plain text: a URL stays text, markup stays text. The
-// server relays whatever people type, so nothing here ever parses it.
+// Messages are shown as text: markup stays text, since the server relays
+// whatever people type. The one thing made of it is a link: an http or https
+// address becomes an `<a>` built as a node (its text set as text), opening in
+// a new tab without telling the other page who opened it.
 
 import { el, show } from './dom.js';
 
+/** The contract's limit, in characters (code points), not UTF-16 units. */
 const TEXT_MAX = 2000;
+
+/** An address as people paste it; punctuation that ends a sentence is cut off below. */
+const LINK = /\bhttps?:\/\/[^\s<>"/][^\s<>"]*/gi;
+const TRAILING = /[.,;:!?'"\])}]+$/;
+
+/**
+ * Splits a message into text and links: `[{text}, {text, href}, ...]`. Only
+ * http and https addresses with a host that `URL` parses become links; a
+ * closing bracket stays in the link when the link opened one (`…/Foo_(bar)`).
+ */
+export function splitLinks(text) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(LINK)) {
+    let link = match[0].replace(TRAILING, '');
+    const rest = match[0].slice(link.length);
+    const count = (c) => link.split(c).length - 1;
+    if (rest.startsWith(')') && count('(') > count(')')) link += ')';
+    let href;
+    try { href = new URL(link).href; } catch { continue; /* not an address after all: stays text */ }
+    if (match.index > last) parts.push({ text: text.slice(last, match.index) });
+    parts.push({ text: link, href });
+    last = match.index + link.length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
 
 /** A message shortened to one line for a notice: `PREVIEW_MAX` characters at most. */
 const PREVIEW_MAX = 80;
@@ -48,7 +78,9 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen 
       el('div', { class: 'chat-meta' },
         el('span', { class: 'chat-name', text: mine ? `${name} (you)` : String(name ?? '') }),
         time ? el('time', { class: 'chat-time', datetime: new Date(ts).toISOString(), text: time }) : null),
-      el('p', { class: 'chat-text', text: String(text ?? '') }));
+      el('p', { class: 'chat-text' }, splitLinks(String(text ?? '')).map((part) => (part.href
+        ? el('a', { href: part.href, target: '_blank', rel: 'noopener noreferrer', text: part.text })
+        : part.text))));
   }
 
   function append(entry) {
@@ -61,7 +93,7 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen 
     event.preventDefault();
     const text = input.value;
     if (!text.trim()) return;
-    if (text.length > TEXT_MAX) {
+    if ([...text].length > TEXT_MAX) {
       input.setCustomValidity(`At most ${TEXT_MAX} characters.`);
       input.reportValidity();
       return;

@@ -56,6 +56,28 @@ describe('the lobby', { timeout: 180_000 }, () => {
     assert.equal(await lea.page.getByTestId('lobby-name').inputValue(), 'Lea');
   });
 
+  it('a name of 32 emoji fits the name boxes and is joined with whole; 33 are refused', { timeout: TEST_TIMEOUT }, async () => {
+    // 32 characters (the contract's limit) but 64 UTF-16 units.
+    const foxes = '🦊'.repeat(32);
+    const fox = await newPerson(browser, server.url);
+    people.push(fox);
+    await fox.page.goto('/');
+    // 33 characters in 64 units: the box takes them, the check counts them.
+    await fox.page.getByTestId('lobby-name').fill(`${'🦊'.repeat(31)}ab`);
+    await fox.page.getByTestId('new-meeting').click();
+    await fox.page.getByTestId('lobby-error').waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await fox.page.getByTestId('lobby-error').textContent(), /at most 32 characters/);
+    await fox.page.getByTestId('lobby-name').fill(foxes);
+    assert.equal(await fox.page.getByTestId('lobby-name').inputValue(), foxes);
+    await fox.page.getByTestId('new-meeting').click();
+    await fox.page.waitForURL(/\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/, { timeout: 10_000 });
+    assert.equal(await fox.page.getByTestId('prejoin-name').inputValue(), foxes);
+    await fox.page.getByRole('button', { name: 'Join now' }).click();
+    // `welcome` came, so the server took the name.
+    await waitJoined(fox.page);
+    assert.ok(await fox.page.locator('[data-testid="tile"][data-self] .tile-name').evaluate((n, f) => n.textContent.includes(f), foxes));
+  });
+
   it('a microphone picked before joining is the one the next visit starts with', { timeout: TEST_TIMEOUT }, async () => {
     const max = await newPerson(browser, server.url);
     people.push(max);

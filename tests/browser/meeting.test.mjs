@@ -79,8 +79,8 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.equal(await ann.page.getByTestId('chat-unread').isVisible(), false, 'opening the chat left the count');
   });
 
-  it('chat never injects markup', { timeout: TEST_TIMEOUT }, async () => {
-    const evil = '<img src=x onerror="window.__pwned=1"><b>bold</b> https://example.com';
+  it('chat never injects markup, and only http(s) addresses become links', { timeout: TEST_TIMEOUT }, async () => {
+    const evil = '<img src=x onerror="window.__pwned=1"><b>bold</b> javascript:window.__pwned=2 see https://example.com/a?b=1.';
     await ann.page.getByTestId('chat-input').fill(evil);
     await ann.page.getByTestId('chat-input').press('Enter');
     await waitChat(bob.page, evil);
@@ -88,9 +88,33 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       await waitChat(page, evil);
       assert.equal(await page.locator('[data-testid="chat-log"] img').count(), 0);
       assert.equal(await page.locator('[data-testid="chat-log"] b').count(), 0);
-      assert.equal(await page.locator('[data-testid="chat-log"] a').count(), 0);
+      const links = await page.$$eval('[data-testid="chat-log"] a', (all) => all.map((a) => ({
+        href: a.getAttribute('href'), text: a.textContent, target: a.target, rel: a.rel,
+      })));
+      // The sentence's full stop stays outside the link.
+      assert.deepEqual(links, [{ href: 'https://example.com/a?b=1', text: 'https://example.com/a?b=1', target: '_blank', rel: 'noopener noreferrer' }]);
       assert.equal(await page.evaluate(() => window.__pwned), undefined);
     }
+  });
+
+  it('chat counts characters as the server does, not UTF-16 units', { timeout: TEST_TIMEOUT }, async () => {
+    // 1500 emoji are 3000 UTF-16 units but 1500 characters: within the 2000.
+    const foxes = '🦊'.repeat(1500);
+    await ann.page.getByTestId('chat-input').fill(foxes);
+    assert.equal(await ann.page.getByTestId('chat-input').inputValue(), foxes, 'the box cut the message');
+    await ann.page.getByTestId('chat-input').press('Enter');
+    await waitChat(bob.page, foxes);
+    assert.equal(await ann.page.getByTestId('chat-input').inputValue(), '');
+    // 2001 characters are refused before sending, with the reason, and kept in the box.
+    const tooLong = 'y'.repeat(2001);
+    await ann.page.getByTestId('chat-input').fill(tooLong);
+    await ann.page.getByTestId('chat-input').press('Enter');
+    assert.match(await ann.page.getByTestId('chat-input').evaluate((input) => input.validationMessage), /At most 2000 characters/);
+    assert.equal(await ann.page.getByTestId('chat-input').inputValue(), tooLong);
+    await ann.page.getByTestId('chat-input').fill('after the long one');
+    await ann.page.getByTestId('chat-input').press('Enter');
+    await waitChat(bob.page, 'after the long one');
+    assert.equal(await bob.page.evaluate(() => document.querySelector('[data-testid="chat-log"]').textContent.includes('yyyyyyyyyy')), false);
   });
 
   it('mute, camera and hand reach the other side', { timeout: TEST_TIMEOUT }, async () => {

@@ -1,6 +1,7 @@
 // The page's pure helpers, checked in Node without a browser: room names and
 // invite links, display names, the reconnect backoff, the socket address,
-// who takes the stage and who is listed first, a chat message as a notice,
+// who takes the stage and who is listed first, a chat message as a notice
+// and the links in it,
 // the meeting page's module preloads.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName } from '../.
 import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
 import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
-import { previewText } from '../../public/js/chat.js';
+import { previewText, splitLinks } from '../../public/js/chat.js';
 
 describe('room names', () => {
   it('accepts codes, names and whole invite links', () => {
@@ -124,6 +125,27 @@ describe('chat notices', () => {
     assert.equal(previewText('x'.repeat(81)), `${'x'.repeat(79)}…`);
     // Cut between characters, never inside one.
     assert.equal(previewText('😀'.repeat(100)), `${'😀'.repeat(79)}…`);
+  });
+});
+
+describe('links in chat', () => {
+  const links = (text) => splitLinks(text).filter((p) => p.href).map((p) => [p.text, p.href]);
+
+  it('finds http and https addresses, leaving a sentence\'s punctuation outside', () => {
+    assert.deepEqual(splitLinks('see https://example.com/a?b=1. ok'), [
+      { text: 'see ' }, { text: 'https://example.com/a?b=1', href: 'https://example.com/a?b=1' }, { text: '. ok' }]);
+    assert.deepEqual(links('(http://x.org/y), HTTPS://X.ORG!'), [['http://x.org/y', 'http://x.org/y'], ['HTTPS://X.ORG', 'https://x.org/']]);
+    // A bracket the link opened is part of it.
+    assert.deepEqual(links('(https://en.wikipedia.org/wiki/Foo_(bar))'), [['https://en.wikipedia.org/wiki/Foo_(bar)', 'https://en.wikipedia.org/wiki/Foo_(bar)']]);
+    assert.deepEqual(links('a http://ex.com/<b>x</b>'), [['http://ex.com/', 'http://ex.com/']]);
+  });
+
+  it('leaves everything else as text, and loses no character', () => {
+    for (const text of ['javascript:alert(1)', 'https:///x', 'http://[bad', 'xhttps://a.b', 'ftp://a.b', 'data:text/html,hi', '']) {
+      assert.deepEqual(links(text), [], text);
+    }
+    const text = '😀 https://a.b/ç?q=1 and http://c.d.';
+    assert.equal(splitLinks(text).map((p) => p.text).join(''), text);
   });
 });
 
