@@ -303,24 +303,24 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     peer.stopLevel = watchReceiverLevel(peer.link.receiver('audio'), (level) => peer.tile.setLevel(peer.info.audio ? level : 0));
   }
 
+  const peerNoticeKey = (id, key) => `${key}:${id}`;
+
   /**
    * Tells of a peer's hand going up or screen being shared (`key` 'hand' or
    * 'screen'), and takes the notice back if that ends while it still shows.
+   * @returns {boolean} whether it has just started
    */
   function notePeerChange(id, key, now, before, message) {
-    if (now === true && !before) {
-      withdrawPeerNotice(id, key);
-      call.peerNotices.set(`${key}:${id}`, toast(ui.toasts, message));
-    } else if (now === false) {
-      withdrawPeerNotice(id, key);
-    }
+    const started = now === true && !before;
+    if (started || now === false) withdrawPeerNotice(id, key);
+    if (started) call.peerNotices.set(peerNoticeKey(id, key), toast(ui.toasts, message));
+    return started;
   }
 
   /** Takes back a peer's hand or presenting notice, if it is still showing. */
   function withdrawPeerNotice(id, key) {
-    const noticeKey = `${key}:${id}`;
-    call.peerNotices.get(noticeKey)?.();
-    call.peerNotices.delete(noticeKey);
+    call.peerNotices.get(peerNoticeKey(id, key))?.();
+    call.peerNotices.delete(peerNoticeKey(id, key));
   }
 
   function removePeer(id) {
@@ -416,8 +416,9 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       case 'state': {
         const peer = call.peers.get(msg.id);
         if (!peer) break;
-        if (msg.screen === true && !peer.info.screen) call.presenter = msg.id;
-        notePeerChange(msg.id, 'screen', msg.screen, peer.info.screen, `${peer.info.name} is presenting`);
+        if (notePeerChange(msg.id, 'screen', msg.screen, peer.info.screen, `${peer.info.name} is presenting`)) {
+          call.presenter = msg.id;
+        }
         notePeerChange(msg.id, 'hand', msg.hand, peer.info.hand, `${peer.info.name} raised a hand`);
         for (const key of ['audio', 'video', 'screen', 'hand']) {
           if (typeof msg[key] === 'boolean') peer.info[key] = msg[key];
