@@ -12,7 +12,7 @@ const TEXT_MAX = 2000;
 
 /** An address as people paste it; punctuation that ends a sentence is cut off below. */
 const LINK = /\bhttps?:\/\/[^\s<>"/][^\s<>"]*/gi;
-const TRAILING = /[.,;:!?'"\])}]+$/;
+const TRAILING = /[.,;:!?')\]}]+$/;
 
 /**
  * Splits a message into text and links: `[{text}, {text, href}, ...]`. Only

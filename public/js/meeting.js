@@ -319,8 +319,9 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   /** Takes back a peer's hand or presenting notice, if it is still showing. */
   function withdrawPeerNotice(id, key) {
-    call.peerNotices.get(peerNoticeKey(id, key))?.();
-    call.peerNotices.delete(peerNoticeKey(id, key));
+    const noticeKey = peerNoticeKey(id, key);
+    call.peerNotices.get(noticeKey)?.();
+    call.peerNotices.delete(noticeKey);
   }
 
   function removePeer(id) {
