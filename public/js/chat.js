@@ -58,15 +58,18 @@ function formatTime(ts) {
  * @param {HTMLFormElement} opts.form
  * @param {HTMLInputElement} opts.input
  * @param {HTMLElement} opts.badge  unread count, hidden when zero
- * @param {() => boolean} opts.isVisible  whether the panel is open
+ * @param {() => boolean} opts.isVisible  whether the panel is open and the page in view
  * @param {(text: string) => boolean} opts.send  false when the message could not go out
  * @param {(entry: {name: string, text: string}) => void} opts.onUnseen  someone else's message came while the panel was closed
+ * @param {(count: number) => void} [opts.onUnread]  the unread count changed
  */
-export function createChat({ log, form, input, badge, isVisible, send, onUnseen }) {
+export function createChat({ log, form, input, badge, isVisible, send, onUnseen, onUnread = () => {} }) {
   const chat = { unread: 0, selfId: null };
 
   function setUnread(count) {
+    if (count === chat.unread) return;
     chat.unread = count;
+    onUnread(count);
     badge.textContent = count > 99 ? '99+' : String(count);
     show(badge, count > 0);
   }
@@ -118,7 +121,7 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen 
         onUnseen({ name: String(entry.name ?? ''), text: String(entry.text ?? '') });
       }
     },
-    /** The panel was opened. */
+    /** The panel was opened, or the page came back into view with it open. */
     markRead() { setUnread(0); },
   };
 }

@@ -8,12 +8,15 @@
 
 import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
-import { createPeerLink, videoLimitsFor } from './peers.js';
+import { createPeerLink, videoLimitsFor, takeIceServers } from './peers.js';
 import {
   openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
 } from './media.js';
 import { createChat, previewText } from './chat.js';
+import { meetingTitle } from './names.js';
 import { featuredKey, handsFirst, withHand } from './spotlight.js';
+import { shortcutFor } from './shortcuts.js';
+import { canShareSheet, shareInvite } from './invite.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
 
 const STATUS_TEXT = {
@@ -23,31 +26,6 @@ const STATUS_TEXT = {
   reconnecting: 'Reconnecting…',
   closed: 'Disconnected',
 };
-
-async function fetchIceServers() {
-  try {
-    const res = await fetch('/api/ice-servers', { cache: 'no-store', signal: AbortSignal.timeout(5000) });
-    const body = await res.json();
-    return Array.isArray(body.iceServers) ? body.iceServers : [];
-  } catch {
-    return [];
-  }
-}
-
-let iceServersAhead = null;
-
-/**
- * Starts fetching the ICE servers now, while the page opens the camera, so
- * joining does not wait for one more round trip afterwards.
- */
-export function prefetchIceServers() {
-  iceServersAhead ??= fetchIceServers();
-}
-
-/** A touch screen whose browser has a share sheet (phones, tablets). */
-function canShareSheet() {
-  return typeof navigator.share === 'function' && window.matchMedia('(hover: none)').matches;
-}
 
 /**
  * Joins the room and runs the call until it ends.
@@ -125,9 +103,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     form: byId('chat-form'),
     input: byId('chat-input'),
     badge: byId('chat-badge'),
-    isVisible: () => ui.side.dataset.panel === 'chat',
+    // Read only while someone can see it: the panel open and the tab in view.
+    isVisible: () => ui.side.dataset.panel === 'chat' && document.visibilityState !== 'hidden',
     // With the panel closed (a phone's usual view), a message is seen as it comes.
-    onUnseen: ({ name, text }) => toast(ui.toasts, `${name}: ${previewText(text)}`, 6000),
+    onUnseen: ({ name, text }) => {
+      if (ui.side.dataset.panel !== 'chat') toast(ui.toasts, `${name}: ${previewText(text)}`, 6000);
+    },
+    onUnread: (count) => { document.title = meetingTitle(room, count); },
     send(text) {
       if (!call.selfId || !call.signaling.send({ type: 'chat', text })) {
         toast(ui.toasts, 'Not connected: the message was not sent.');
@@ -538,29 +520,6 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     sendState();
   }
 
-  /**
-   * Passes the room's link on: to the share sheet on a touch screen (a phone
-   * has one, and "copied" helps little there), else to the clipboard, else
-   * shown in a notice to copy by hand.
-   */
-  async function shareInvite() {
-    const link = `${window.location.origin}/r/${encodeURIComponent(call.room)}`;
-    if (canShareSheet()) {
-      try {
-        await navigator.share({ title: `Join ${call.room} on Noom`, url: link });
-        return;
-      } catch (err) {
-        if (err?.name === 'AbortError') return; // the person closed the sheet
-      }
-    }
-    try {
-      await navigator.clipboard.writeText(link);
-      toast(ui.toasts, 'Invite link copied');
-    } catch {
-      toast(ui.toasts, `Invite link: ${link}`, 10000);
-    }
-  }
-
   async function switchDevice(kind, deviceId) {
     call.preferred[kind] = deviceId;
     rememberDevice(kind, deviceId);
@@ -619,24 +578,18 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   function onKeydown(event) {
-    // Escape closes the side panel, as it would a sheet, and gives focus back to its button.
-    if (event.key === 'Escape' && ui.side.dataset.panel !== 'none' && !event.defaultPrevented) {
+    const action = shortcutFor(event, { panelOpen: ui.side.dataset.panel !== 'none' });
+    if (action === 'close-panel') {
+      // Focus goes back to the button that opened the panel.
       const button = panelButtons[ui.side.dataset.panel];
       openPanel('none');
       button?.focus();
       return;
     }
-    // Raise or lower your hand: Ctrl+Alt+H, or ⌘+Ctrl+H on a Mac (⌘+Alt+H hides
-    // windows there). By key position: Alt changes `event.key` on a Mac.
-    if (event.code === 'KeyH' && event.ctrlKey && (event.altKey || event.metaKey) && !event.shiftKey) {
-      event.preventDefault();
-      toggleHand();
-      return;
-    }
-    if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
-    const key = event.key.toLowerCase();
-    if (key === 'd') { event.preventDefault(); toggleMic(); }
-    if (key === 'e') { event.preventDefault(); toggleCamera(); }
+    if (action) event.preventDefault(); // the browser's own Ctrl+D, Ctrl+E
+    if (action === 'hand') toggleHand();
+    if (action === 'mic') toggleMic();
+    if (action === 'camera') toggleCamera();
   }
 
   function enableSound() {
@@ -662,6 +615,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     selfTile.remove();
     window.removeEventListener('keydown', onKeydown);
     window.removeEventListener('pagehide', onPagehide);
+    document.removeEventListener('visibilitychange', onVisibilityChange);
+    document.title = meetingTitle(call.room);
     navigator.mediaDevices?.removeEventListener?.('devicechange', refreshDevices);
     show(ui.section, false);
     show(ui.soundBlocked, false);
@@ -675,6 +630,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     end(null);
   }
 
+  /** Back in view with the chat open: what came meanwhile has now been seen. */
+  function onVisibilityChange() {
+    if (document.visibilityState === 'visible' && ui.side.dataset.panel === 'chat') chat.markRead();
+  }
+
   // ---- wiring ----------------------------------------------------------------
 
   ui.mute.onclick = toggleMic;
@@ -683,8 +643,9 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   // Phones and tablets have no screen capture: no button that can only fail.
   show(ui.screen, typeof navigator.mediaDevices?.getDisplayMedia === 'function');
   ui.hand.onclick = toggleHand;
-  ui.invite.onclick = shareInvite;
-  ui.aloneInvite.onclick = shareInvite;
+  const invite = () => shareInvite(call.room, (message, ms) => toast(ui.toasts, message, ms));
+  ui.invite.onclick = invite;
+  ui.aloneInvite.onclick = invite;
   ui.leave.onclick = () => end({ reason: 'left' });
   ui.chatButton.onclick = () => togglePanel('chat');
   ui.peopleButton.onclick = () => togglePanel('people');
@@ -702,6 +663,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   setToggle(ui.chatButton, { on: true, iconName: 'chat', label: 'Chat', pressed: false });
   window.addEventListener('keydown', onKeydown);
   window.addEventListener('pagehide', onPagehide);
+  document.addEventListener('visibilitychange', onVisibilityChange);
   navigator.mediaDevices?.addEventListener?.('devicechange', refreshDevices);
   call.local.video?.addEventListener('ended', () => cameraEnded());
   if (call.local.audio) call.local.audio.enabled = call.local.micOn;
@@ -714,8 +676,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   setStatus('connecting');
   for (const notice of notices) toast(ui.toasts, notice, 8000);
 
-  call.iceServers = await (iceServersAhead ?? fetchIceServers());
-  iceServersAhead = null;
+  call.iceServers = await takeIceServers();
   if (call.ended) return call;
 
   call.signaling = createSignaling({

@@ -12,6 +12,16 @@ export function isValidRoomName(room) {
 }
 
 /**
+ * The tab's title for a meeting page: the room, and in front the count of
+ * chat messages not yet seen, so a meeting in a background tab shows there
+ * is something to read.
+ */
+export function meetingTitle(room, unread = 0) {
+  const count = unread > 99 ? '99+' : String(unread);
+  return `${unread > 0 ? `(${count}) ` : ''}${room} · Noom`;
+}
+
+/**
  * Reads what someone typed in "Join": a code, a room name or a whole invite link.
  * @returns {{room: string}|{error: string}}
  */

@@ -30,6 +30,40 @@ export function videoLimitsFor(remotePeers, screen) {
   return { maxBitrate: 300_000, maxFramerate: 15, scaleResolutionDownBy: 2 };
 }
 
+// ---- ICE servers ---------------------------------------------------------
+//
+// The Worker hands out STUN, and short-lived TURN credentials when TURN is set
+// up (`GET /api/ice-servers`). With none (a failed fetch), calls still work
+// wherever a direct path exists.
+
+/** The ICE servers from the Worker; none when the request fails. */
+async function fetchIceServers() {
+  try {
+    const res = await fetch('/api/ice-servers', { cache: 'no-store', signal: AbortSignal.timeout(5000) });
+    const body = await res.json();
+    return Array.isArray(body.iceServers) ? body.iceServers : [];
+  } catch {
+    return [];
+  }
+}
+
+let iceServersAhead = null;
+
+/**
+ * Starts fetching the ICE servers now, while the page opens the camera, so
+ * joining does not wait for one more round trip afterwards.
+ */
+export function prefetchIceServers() {
+  iceServersAhead ??= fetchIceServers();
+}
+
+/** The ICE servers (STUN, and TURN when the operator set it up), fetched ahead or now. */
+export function takeIceServers() {
+  const servers = iceServersAhead ?? fetchIceServers();
+  iceServersAhead = null;
+  return servers;
+}
+
 /** The peer with the smaller id is polite: it yields when both offer at once. */
 export function isPolite(selfId, peerId) {
   return selfId < peerId;

@@ -2,10 +2,11 @@
 // skips it with `?autojoin=1&name=...`), then the meeting, then the end screen.
 
 import { byId, show } from './dom.js';
-import { roomFromPath, isValidRoomName, nameProblem, loadName, saveName } from './names.js';
+import { roomFromPath, isValidRoomName, meetingTitle, nameProblem, loadName, saveName } from './names.js';
 import { openLocalMedia } from './media.js';
 import { runPrejoin } from './prejoin.js';
-import { startMeeting, prefetchIceServers } from './meeting.js';
+import { startMeeting } from './meeting.js';
+import { prefetchIceServers } from './peers.js';
 import { preconnect, roomSocketUrl } from './signaling.js';
 
 const params = new URLSearchParams(window.location.search);
@@ -24,7 +25,6 @@ function showEnded(title, text) {
 }
 
 async function enterMeeting(choice) {
-  document.title = `${room} · Noom`;
   await startMeeting({
     room,
     name: choice.name,
@@ -65,7 +65,7 @@ function main() {
     return;
   }
   byId('room-title').textContent = room;
-  document.title = `${room} · Noom`;
+  document.title = meetingTitle(room);
   // Both are needed the moment the user joins; get them while the camera starts.
   prefetchIceServers();
   preconnect(roomSocketUrl(room));

@@ -75,8 +75,29 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await bob.page.getByTestId('chat-input').press('Enter');
     await ann.page.waitForFunction(() => document.querySelector('[data-testid="chat-unread"]')?.textContent === '1', null, { timeout: 10_000 });
     assert.match(await ann.page.locator('#toasts').textContent(), /Bob: are you there\? (la)+l?…/);
+    // The tab's title counts it too, for a meeting in a background tab.
+    assert.equal(await ann.page.title(), '(1) duo · Noom');
     await ann.page.getByTestId('chat').click();
     assert.equal(await ann.page.getByTestId('chat-unread').isVisible(), false, 'opening the chat left the count');
+    assert.equal(await ann.page.title(), 'duo · Noom');
+
+    // The chat open but the tab out of view: messages wait unread until it is back.
+    const setHidden = (page, hidden) => page.evaluate((value) => {
+      if (value) Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      else delete document.visibilityState;
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+    await setHidden(ann.page, true);
+    for (const text of ['while you were away', 'and one more']) {
+      await bob.page.getByTestId('chat-input').fill(text);
+      await bob.page.getByTestId('chat-input').press('Enter');
+      await waitChat(ann.page, text);
+    }
+    assert.equal(await ann.page.title(), '(2) duo · Noom');
+    assert.equal(await ann.page.getByTestId('chat-unread').textContent(), '2');
+    await setHidden(ann.page, false);
+    assert.equal(await ann.page.title(), 'duo · Noom');
+    assert.equal(await ann.page.getByTestId('chat-unread').isVisible(), false, 'back in view, the count stayed');
   });
 
   it('chat never injects markup, and only http(s) addresses become links', { timeout: TEST_TIMEOUT }, async () => {

@@ -1,12 +1,14 @@
 // The page's pure helpers, checked in Node without a browser: room names and
 // invite links, display names, the reconnect backoff, the socket address,
 // who takes the stage and who is listed first, a chat message as a notice
-// and the links in it,
-// the meeting page's module preloads.
+// and the links in it, the tab's title, the keyboard shortcuts, the invite
+// link, the meeting page's module preloads.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName } from '../../public/js/names.js';
+import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName, meetingTitle } from '../../public/js/names.js';
+import { shortcutFor } from '../../public/js/shortcuts.js';
+import { inviteLink } from '../../public/js/invite.js';
 import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
 import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
@@ -146,6 +148,55 @@ describe('links in chat', () => {
     }
     const text = '😀 https://a.b/ç?q=1 and http://c.d.';
     assert.equal(splitLinks(text).map((p) => p.text).join(''), text);
+  });
+});
+
+describe('the tab\'s title', () => {
+  it('names the room, with the unread chat count in front when there is one', () => {
+    assert.equal(meetingTitle('abc-defg-hij'), 'abc-defg-hij · Noom');
+    assert.equal(meetingTitle('team', 0), 'team · Noom');
+    assert.equal(meetingTitle('team', 3), '(3) team · Noom');
+    assert.equal(meetingTitle('team', 100), '(99+) team · Noom');
+  });
+});
+
+describe('keyboard shortcuts', () => {
+  const press = (key, mods = '', code = `Key${key.toUpperCase()}`) => ({
+    key, code, ctrlKey: mods.includes('ctrl'), metaKey: mods.includes('meta'), altKey: mods.includes('alt'), shiftKey: mods.includes('shift'),
+  });
+  const closed = { panelOpen: false };
+  const open = { panelOpen: true };
+
+  it('toggle the microphone and camera with Ctrl or ⌘ and D or E, and nothing else', () => {
+    assert.equal(shortcutFor(press('d', 'ctrl'), closed), 'mic');
+    assert.equal(shortcutFor(press('D', 'meta'), closed), 'mic');
+    assert.equal(shortcutFor(press('e', 'ctrl'), closed), 'camera');
+    assert.equal(shortcutFor(press('d'), closed), null, 'plain d (typing in the chat)');
+    assert.equal(shortcutFor(press('d', 'ctrl shift'), closed), null);
+    assert.equal(shortcutFor(press('e', 'ctrl alt'), closed), null);
+    assert.equal(shortcutFor(press('f', 'ctrl'), closed), null);
+  });
+
+  it('raise the hand with Ctrl+Alt+H or ⌘+Ctrl+H, read by key position', () => {
+    assert.equal(shortcutFor(press('h', 'ctrl alt'), closed), 'hand');
+    // On a Mac, Alt+H types "˙": the key position still says H.
+    assert.equal(shortcutFor(press('˙', 'ctrl alt', 'KeyH'), closed), 'hand');
+    assert.equal(shortcutFor(press('h', 'meta ctrl'), closed), 'hand');
+    assert.equal(shortcutFor(press('h', 'ctrl'), closed), null, 'Ctrl+H is the browser\'s history');
+    assert.equal(shortcutFor(press('h', 'ctrl alt shift'), closed), null);
+  });
+
+  it('close an open panel with Escape, unless something else took the key', () => {
+    assert.equal(shortcutFor(press('Escape', '', 'Escape'), open), 'close-panel');
+    assert.equal(shortcutFor(press('Escape', '', 'Escape'), closed), null);
+    assert.equal(shortcutFor({ ...press('Escape', '', 'Escape'), defaultPrevented: true }, open), null);
+  });
+});
+
+describe('invite links', () => {
+  it('lead to the room\'s page on the same origin, the name encoded', () => {
+    assert.equal(inviteLink('abc-defg-hij', 'https://noom.example'), 'https://noom.example/r/abc-defg-hij');
+    assert.equal(inviteLink('Team_1', 'http://127.0.0.1:8787'), 'http://127.0.0.1:8787/r/Team_1');
   });
 });
 
