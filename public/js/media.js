@@ -164,9 +164,12 @@ export async function openScreen() {
 // - your own, in a call: from an audio sender's `media-source` stats, which the
 //   browser keeps anyway;
 // - your own with no call to read from (the pre-join screen, alone in a room):
-//   a Web Audio analyser. A running AudioContext keeps an audio thread busy
-//   hundreds of times a second, and each analyser adds its own work; so the
-//   context exists only while an analyser does, and closes after the last one.
+//   a Web Audio analyser;
+// - your own while the microphone is off: an analyser on a copy of it that
+//   stays on, to tell you that you are talking muted (`watchTalking`).
+// A running AudioContext keeps an audio thread busy hundreds of times a
+// second, and each analyser adds its own work; so the context exists only
+// while an analyser does, and closes after the last one.
 // In a call of three on one small machine, the analysers, their context and
 // the ring's repaints (see room.css) took about a fifth of the call's CPU
 // (bench/notes.md).
@@ -296,6 +299,42 @@ export function watchSenderLevel(sender, onLevel) {
     }
     return 0;
   }, onLevel);
+}
+
+/**
+ * Tells talking from other sounds, one level reading at a time: loud in at
+ * least `needed` of the last `span` readings (6 of about 2 seconds' worth).
+ * Talking keeps coming back; a cough, a click or a door is one or two loud
+ * readings. After saying "talking" it starts counting afresh.
+ * @returns {(level: number) => boolean}
+ */
+export function talkDetector({ threshold = 0.08, span = 20, needed = 6 } = {}) {
+  let recent = [];
+  return (level) => {
+    recent.push(level > threshold);
+    if (recent.length > span) recent.shift();
+    if (recent.filter(Boolean).length < needed) return false;
+    recent = [];
+    return true;
+  };
+}
+
+/**
+ * Calls `onTalk()` when someone talks into the microphone `track` while it is
+ * off (disabled, so it sends silence): listens on a copy of it that stays on,
+ * here in the page only. While this runs an AudioContext does, so it runs only
+ * while the microphone is off.
+ * @returns {() => void} stops listening
+ */
+export function watchTalking(track, onTalk) {
+  const copy = track.clone();
+  copy.enabled = true;
+  const isTalking = talkDetector();
+  const stopLevel = watchLevel(copy, (level) => { if (isTalking(level)) onTalk(); });
+  return () => {
+    stopLevel();
+    copy.stop();
+  };
 }
 
 /** Stops a track if there is one. */

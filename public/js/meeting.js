@@ -10,7 +10,7 @@ import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
 import { createPeerLink, videoLimitsFor, takeIceServers } from './peers.js';
 import {
-  openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, describeMediaError,
+  openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, watchTalking, describeMediaError,
 } from './media.js';
 import { createChat, previewText } from './chat.js';
 import { meetingTitle } from './names.js';
@@ -18,6 +18,10 @@ import { featuredKey, handsFirst, withHand } from './spotlight.js';
 import { shortcutFor } from './shortcuts.js';
 import { canShareSheet, shareInvite } from './invite.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
+
+/** How long "your microphone is off" shows, and the least time between two. */
+const MUTED_HINT_MS = 6000;
+const MUTED_HINT_AGAIN_MS = 20_000;
 
 const STATUS_TEXT = {
   connecting: 'Connecting…',
@@ -64,6 +68,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     speakerField: byId('speaker-field'),
     speakerSelect: byId('call-speaker'),
     soundBlocked: byId('sound-blocked'),
+    mutedHint: byId('muted-hint'),
     alone: byId('alone'),
     aloneInvite: byId('alone-invite'),
   };
@@ -82,6 +87,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     /** What the self level is read from now: a peer (its audio sender) or the mic track. */
     selfLevelSource: null,
     selfVideoTrack: undefined,
+    /** Listening for talk while the mic is off: the track listened to, and how to stop. */
+    mutedTalk: null,
+    /** When "your microphone is off" last showed, and the timer that hides it. */
+    mutedHintAt: -Infinity,
+    mutedHintTimer: 0,
     /** The tile you pinned to the stage: a peer id, 'self', or null. */
     pinned: null,
     /** The peer who most recently started presenting (their screen takes the stage). */
@@ -202,6 +212,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     });
     setToggle(ui.hand, { on: state.hand, iconName: 'hand', label: 'Raise hand (Ctrl+Alt+H)', pressed: state.hand });
     renderPeopleList();
+    watchMutedTalk();
   }
 
   function replaceOnAllLinks(kind, track) {
@@ -231,6 +242,33 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     call.stopSelfLevel = peer
       ? watchSenderLevel(() => peer.link.sender('audio'), onLevel)
       : watchLevel(call.local.audio, onLevel);
+  }
+
+  /**
+   * With the microphone off (and a microphone there), listens for talk on a
+   * copy of it, to say the microphone is off (see media.js). Called whenever
+   * the mic changes; it only restarts when the track does.
+   */
+  function watchMutedTalk() {
+    const track = !call.ended && call.selfId !== null && !call.local.micOn ? call.local.audio : null;
+    if (call.mutedTalk?.track === track) return;
+    call.mutedTalk?.stop();
+    call.mutedTalk = track ? { track, stop: watchTalking(track, showMutedHint) } : null;
+    if (!track) hideMutedHint();
+  }
+
+  function showMutedHint() {
+    const now = performance.now();
+    if (now - call.mutedHintAt < MUTED_HINT_AGAIN_MS) return;
+    call.mutedHintAt = now;
+    show(ui.mutedHint, true);
+    clearTimeout(call.mutedHintTimer);
+    call.mutedHintTimer = setTimeout(hideMutedHint, MUTED_HINT_MS);
+  }
+
+  function hideMutedHint() {
+    clearTimeout(call.mutedHintTimer);
+    show(ui.mutedHint, false);
   }
 
   // ---- peers ---------------------------------------------------------------
@@ -610,6 +648,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     removeAllPeers();
     call.stopSelfLevel();
     call.selfLevelSource = null;
+    watchMutedTalk();
     for (const track of [call.local.audio, call.local.video, call.local.screen]) track?.stop();
     call.local.audio = call.local.video = call.local.screen = null;
     selfTile.remove();
@@ -652,6 +691,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   ui.devicesButton.onclick = () => togglePanel('devices');
   byId('side-close').onclick = () => openPanel('none');
   byId('enable-sound').onclick = enableSound;
+  byId('muted-hint-unmute').onclick = () => { if (!call.local.micOn) toggleMic(); };
   ui.cameraSelect.onchange = () => switchDevice('video', ui.cameraSelect.value);
   ui.micSelect.onchange = () => switchDevice('audio', ui.micSelect.value);
   ui.speakerSelect.onchange = () => chooseSpeaker(ui.speakerSelect.value);

@@ -2,7 +2,7 @@
 // one browser context per participant, and bounded waits for what a person
 // would see (a tile, a playing video, a chat line).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT } from '../support/server.mjs';
@@ -33,11 +33,51 @@ const CHROMIUM_ARGS = [
  * three speakers and `cameras` cameras (Chromium's `device-count`). Of the
  * cameras, `fake_device_1` is a depth camera (Y16) whose frames WebRTC never
  * encodes; `fake_device_0` and `fake_device_2` (MJPEG) are ordinary ones.
+ * The microphones beep twice a second, unless `talking`: then they play
+ * `talkingSound()` over and over.
  */
-export function launchBrowser({ cameras = 1 } = {}) {
-  const args = cameras === 1 ? CHROMIUM_ARGS : CHROMIUM_ARGS.map((arg) => (arg === '--use-fake-device-for-media-stream'
+export function launchBrowser({ cameras = 1, talking = false } = {}) {
+  const args = cameras === 1 ? [...CHROMIUM_ARGS] : CHROMIUM_ARGS.map((arg) => (arg === '--use-fake-device-for-media-stream'
     ? `${arg}=device-count=${cameras}` : arg));
+  if (talking) args.push(`--use-file-for-fake-audio-capture=${talkingSound()}`);
   return chromium.launch({ executablePath: '/usr/bin/chromium', args, timeout: 30_000 });
+}
+
+/**
+ * Writes a sound like someone talking to tests/.tmp and returns its path:
+ * three seconds of a 140 Hz voice with its overtones, in syllables of 180 ms
+ * four times a second (a WAV file, 48 kHz, 16-bit mono).
+ */
+function talkingSound() {
+  const rate = 48_000;
+  const samples = rate * 3;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16); // the format block's size
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28); // bytes a second
+  wav.writeUInt16LE(2, 32); // bytes a sample
+  wav.writeUInt16LE(16, 34); // bits a sample
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i += 1) {
+    const t = i / rate;
+    const inSyllable = t % 0.25;
+    const envelope = inSyllable < 0.18 ? Math.sin((Math.PI * inSyllable) / 0.18) : 0;
+    let voice = 0;
+    for (let k = 1; k < 8; k += 1) voice += Math.sin(2 * Math.PI * 140 * k * t) / k;
+    const value = Math.max(-1, Math.min(1, voice * 0.25 * envelope));
+    wav.writeInt16LE(Math.round(value * 32767), 44 + i * 2);
+  }
+  const dir = path.join(ROOT, 'tests', '.tmp');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'talking.wav');
+  writeFileSync(file, wav);
+  return file;
 }
 
 /** The CSS selector of the remote tile of `peerId`. */
@@ -59,6 +99,11 @@ function keepAudioContexts() {
 /** How many AudioContexts the page has made and not closed. */
 export function openAudioContexts(page) {
   return page.evaluate(() => (window.__audioContexts ?? []).filter((c) => c.state !== 'closed').length);
+}
+
+/** Waits until `count` AudioContexts are open on a page (closing one takes a moment). */
+export function waitAudioContexts(page, count, timeout = 5000) {
+  return page.waitForFunction((n) => (window.__audioContexts ?? []).filter((c) => c.state !== 'closed').length === n, count, { timeout });
 }
 
 /**

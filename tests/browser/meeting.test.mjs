@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import {
   launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, remoteTileIds, waitRemoteVideosPlaying,
-  waitTileAttr, waitChat, closeAll, videoLimits, speakingSeen, openAudioContexts,
+  waitTileAttr, waitChat, closeAll, videoLimits, speakingSeen, openAudioContexts, waitAudioContexts, screenshot,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT = 60_000;
@@ -194,9 +194,14 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitTileAttr(bob.page, annId, 'data-audio', 'false');
     assert.equal(await speakingSeen(bob.page, annId, 2000), false, 'muted, but Bob still saw Ann speak');
     assert.equal(await speakingSeen(ann.page, null, 2000), false, 'muted, but Ann\'s own tile lit up');
+    // Muted, Ann's page listens for talk on her microphone (the one audio
+    // graph), and four seconds of beeps are not talk.
+    assert.equal(await openAudioContexts(ann.page), 1);
+    assert.equal(await ann.page.getByTestId('muted-hint').isVisible(), false, 'beeps taken for talk');
     await ann.page.getByTestId('mute').click();
     await waitTileAttr(bob.page, annId, 'data-audio', 'true');
     assert.equal(await speakingSeen(bob.page, annId, 6000), true, 'unmuted, but Bob never saw Ann speak');
+    await waitAudioContexts(ann.page, 0); // unmuted: no more listening for talk
   });
 
   it('switching camera and microphone mid-call, and choosing the speaker', { timeout: TEST_TIMEOUT }, async () => {
@@ -358,6 +363,27 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       await waitTileAttr(ann.page, catId, 'data-video', 'false');
     } finally {
       await closeAll(cat);
+    }
+  });
+
+  it('talking with the microphone off says so, and the notice turns it on', { timeout: TEST_TIMEOUT }, async () => {
+    const talking = await launchBrowser({ talking: true });
+    try {
+      const dan = await joinRoom(talking, server.url, 'talk', 'Dan');
+      // Microphone on: talk is just talk.
+      assert.equal(await speakingSeen(dan.page, null, 6000), true, 'Dan\'s own tile never lit up');
+      assert.equal(await dan.page.getByTestId('muted-hint').isVisible(), false, 'the notice with the microphone on');
+      await dan.page.getByTestId('mute').click();
+      await dan.page.getByTestId('muted-hint').waitFor({ state: 'visible', timeout: 10_000 });
+      await screenshot(dan.page, 'muted-hint.png');
+      assert.equal(await dan.page.getByTestId('mute').getAttribute('data-on'), 'false');
+      await dan.page.getByTestId('muted-hint-unmute').click();
+      assert.equal(await dan.page.getByTestId('mute').getAttribute('data-on'), 'true');
+      assert.equal(await dan.page.getByTestId('muted-hint').isVisible(), false, 'unmuted, the notice stayed');
+      // Alone and unmuted: only the analyser of the speaking ring is left.
+      await waitAudioContexts(dan.page, 1);
+    } finally {
+      await talking.close();
     }
   });
 });

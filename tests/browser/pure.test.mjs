@@ -1,7 +1,7 @@
 // The page's pure helpers, checked in Node without a browser: room names and
 // invite links, display names, the reconnect backoff, the socket address,
 // who takes the stage and who is listed first, a chat message as a notice
-// and the links in it, the tab's title, the keyboard shortcuts, the invite
+// and the links in it, talk told from other sounds, the tab's title, the keyboard shortcuts, the invite
 // link, the meeting page's module preloads.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName, meetingTitle } from '../../public/js/names.js';
 import { shortcutFor } from '../../public/js/shortcuts.js';
 import { inviteLink } from '../../public/js/invite.js';
+import { talkDetector } from '../../public/js/media.js';
 import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
 import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
@@ -148,6 +149,30 @@ describe('links in chat', () => {
     }
     const text = '😀 https://a.b/ç?q=1 and http://c.d.';
     assert.equal(splitLinks(text).map((p) => p.text).join(''), text);
+  });
+});
+
+describe('talk, told from other sounds', () => {
+  const feed = (levels, detector = talkDetector()) => levels.map((level) => detector(level));
+
+  it('is loud again and again: 6 loud readings of the last 20', () => {
+    const said = feed([0.5, 0, 0.4, 0, 0.3, 0, 0.6, 0, 0.2, 0, 0.5]);
+    assert.deepEqual(said.map((talk, i) => (talk ? i : -1)).filter((i) => i >= 0), [10]);
+  });
+
+  it('is not a beep twice a second, a cough or steady quiet', () => {
+    const beeps = Array.from({ length: 200 }, (_, i) => (i % 5 === 0 ? 1 : 0.02));
+    assert.equal(feed(beeps).some(Boolean), false, 'beeps');
+    assert.equal(feed([0.9, 0.9, 0.9, 0, 0, 0]).some(Boolean), false, 'a cough');
+    assert.equal(feed(Array(100).fill(0.08)).some(Boolean), false, 'at the threshold');
+  });
+
+  it('forgets loud readings older than the last 20, and counts afresh after saying "talking"', () => {
+    const detector = talkDetector();
+    // Five loud, twenty quiet, five loud: never six in the last twenty.
+    assert.equal(feed([...Array(5).fill(1), ...Array(20).fill(0), ...Array(5).fill(1)], detector).some(Boolean), false);
+    assert.equal(feed([1], detector)[0], true, 'the sixth of the last twenty');
+    assert.deepEqual(feed(Array(6).fill(1), detector), [false, false, false, false, false, true]);
   });
 });
 
