@@ -12,7 +12,7 @@
 
 use crate::limits::{ConnectionLimits, Verdict};
 use crate::protocol::{
-    self, chat_frame, error_frame, joined_frame, left_frame, parse_client_frame, state_frame,
+    self, chat_frame, error_frame, joined_frame, left_frame, parse_client_frame, peek_frame, state_frame,
     welcome_frame, ChatEntry, ClientMessage, Peer, PeerId, ProtocolError,
 };
 use std::collections::VecDeque;
@@ -276,7 +276,7 @@ impl Room {
                     self.public = public;
                 }
                 let peer = Peer { id: from.to_string(), name, state };
-                let others: Vec<&Peer> = self.connections.iter().filter_map(|c| c.peer.as_ref()).collect();
+                let others = self.peers_except(&from);
                 let history: Vec<ChatEntry> = self.history.iter().cloned().collect();
                 let welcome = welcome_frame(&from, &self.name, &others, &history, self.max_peers);
                 let joined = Rc::<str>::from(joined_frame(&peer));
@@ -285,6 +285,10 @@ impl Room {
                 out.push(Effect::Send { to: from.clone(), frame: welcome.into() });
                 self.broadcast(joined, Some(&from), out);
                 out.push(Effect::HeadCount { peers: count + 1, public: self.public });
+            }
+            ClientMessage::Peek => {
+                let frame = peek_frame(&from, &self.name, &self.peers_except(&from), self.max_peers);
+                out.push(Effect::Send { to: from, frame: frame.into() });
             }
             _ if !joined => return Err(ProtocolError::NotJoined),
             ClientMessage::Chat { text } => {
@@ -334,6 +338,11 @@ impl Room {
             ClientMessage::Leave => self.close(&from, 1000, "left", out),
         }
         Ok(())
+    }
+
+    /// Every joined peer but `id` (who is joining, or asking who is there).
+    fn peers_except(&self, id: &str) -> Vec<&Peer> {
+        self.connections.iter().filter(|c| *c.id != *id).filter_map(|c| c.peer.as_ref()).collect()
     }
 
     /// Sends one frame to every joined peer, except `skip`.
@@ -449,6 +458,34 @@ mod tests {
             assert_eq!(error_code(&out, "aaaaaaaa").as_deref(), Some("not_joined"), "{frame}");
         }
         assert!(r.has_connection("aaaaaaaa"));
+    }
+
+    #[test]
+    fn peek_tells_who_is_in_the_room_and_changes_nothing() {
+        let mut r = room();
+        join(&mut r, "aaaaaaaa", "Ann");
+        join(&mut r, "bbbbbbbb", "Bob");
+        r.connect("cccccccc".into(), T0);
+        // Before joining: everyone joined, and only the asker hears of it.
+        let out = text(&mut r, T0, "cccccccc", r#"{"type":"peek"}"#);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let peek = &sent_to(&out, "cccccccc")[0];
+        assert_eq!(peek["type"], "peek");
+        assert_eq!(peek["room"], "test-room");
+        assert_eq!(peek["maxPeers"], 8);
+        assert_eq!(peek["history"], serde_json::json!([]));
+        let names: Vec<&str> = peek["peers"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Ann", "Bob"]);
+        assert_eq!(r.peer_count(), 2);
+        // Joined: the others, without oneself.
+        let peek = &sent_to(&text(&mut r, T0, "aaaaaaaa", r#"{"type":"peek","x":1}"#), "aaaaaaaa")[0];
+        assert_eq!(peek["peers"].as_array().unwrap().len(), 1);
+        assert_eq!(peek["peers"][0]["id"], "bbbbbbbb");
+        // An empty room says so.
+        let mut empty = room();
+        empty.connect("dddddddd".into(), T0);
+        let peek = &sent_to(&text(&mut empty, T0, "dddddddd", r#"{"type":"peek"}"#), "dddddddd")[0];
+        assert_eq!(peek["peers"], serde_json::json!([]));
     }
 
     #[test]

@@ -168,6 +168,8 @@ pub enum ClientMessage<'a> {
     Signal { to: Cow<'a, str>, data: &'a str },
     State(StatePatch),
     Leave,
+    /// Who is in the room, asked before joining (an extension of the contract).
+    Peek,
 }
 
 /// The top-level fields the contract uses, each kept as the raw JSON text the
@@ -315,6 +317,7 @@ pub fn parse_client_frame(frame: &str) -> Result<ClientMessage<'_>, ProtocolErro
             hand: boolean(fields.hand)?,
         })),
         "leave" => Ok(ClientMessage::Leave),
+        "peek" => Ok(ClientMessage::Peek),
         _ => Err(ProtocolError::BadMessage),
     }
 }
@@ -520,9 +523,21 @@ fn to_json<T: Serialize>(value: &T) -> String {
 
 /// `{"type":"welcome",...}`: the answer to a valid join.
 pub fn welcome_frame(id: &str, room: &str, peers: &[&Peer], history: &[ChatEntry], max_peers: usize) -> String {
+    room_frame("welcome", id, room, peers, history, max_peers)
+}
+
+/// `{"type":"peek",...}`: who is in the room, for the pre-join screen ("Ann
+/// and Bob are here", "this meeting is full"). The shape of `welcome` with
+/// no history, so one serializer writes both; `id` is the id the asker
+/// would join with.
+pub fn peek_frame(id: &str, room: &str, peers: &[&Peer], max_peers: usize) -> String {
+    room_frame("peek", id, room, peers, &[], max_peers)
+}
+
+fn room_frame(kind: &'static str, id: &str, room: &str, peers: &[&Peer], history: &[ChatEntry], max_peers: usize) -> String {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Welcome<'a> {
+    struct RoomFrame<'a> {
         r#type: &'static str,
         id: &'a str,
         room: &'a str,
@@ -530,7 +545,7 @@ pub fn welcome_frame(id: &str, room: &str, peers: &[&Peer], history: &[ChatEntry
         history: &'a [ChatEntry],
         max_peers: usize,
     }
-    to_json(&Welcome { r#type: "welcome", id, room, peers, history, max_peers })
+    to_json(&RoomFrame { r#type: kind, id, room, peers, history, max_peers })
 }
 
 /// `{"type":"joined","peer":{...}}`

@@ -183,6 +183,8 @@ function parseClientFrame(text) {
       };
     case 'leave':
       return { type: 'leave' };
+    case 'peek':
+      return { type: 'peek' };
     default:
       throw new ProtocolError('bad_message');
   }
@@ -318,6 +320,15 @@ export class Room extends DurableObject {
       }));
       this.broadcast(JSON.stringify({ type: 'joined', peer: c.peer }), c);
       await this.headCount(count + 1);
+      return;
+    }
+    if (m.type === 'peek') {
+      // Who is in the room, before or after joining: to the asker only.
+      const others = [];
+      for (const o of this.members.values()) if (o.peer && o !== c) others.push(o.peer);
+      safeSend(c.ws, JSON.stringify({
+        type: 'peek', id: c.id, room: this.name, peers: others, history: [], maxPeers: this.maxPeers,
+      }));
       return;
     }
     if (!c.peer) throw new ProtocolError('not_joined');

@@ -328,6 +328,36 @@ describe('leave', () => {
   });
 });
 
+describe('peek (an extension: who is in the room, for the pre-join screen)', () => {
+  it('answers the asker only, before or after a join, with the joined others and maxPeers', async () => {
+    const room = roomName('peek');
+    const c = await connect(server, room, { label: 'looker' });
+    c.send({ type: 'peek' });
+    const empty = await c.next('peek');
+    assertHas(empty, { type: 'peek', room, peers: [], maxPeers: 8 });
+
+    const [ann, bob] = await joinAll(server, room, ['Ann', 'Bob']);
+    bob.send({ type: 'state', hand: true });
+    await ann.next('state');
+    c.send({ type: 'peek', extra: { ignored: true } });
+    const full = await c.next('peek');
+    const byId = Object.fromEntries(full.peers.map((p) => [p.id, p]));
+    assert.deepEqual(Object.keys(byId).sort(), [ann.id, bob.id].sort());
+    assertPeer(byId[ann.id], { id: ann.id, name: 'Ann' });
+    assertPeer(byId[bob.id], { id: bob.id, name: 'Bob', hand: true });
+    assert.equal(c.seen('error').length, 0, `errors: ${c.tail()}`);
+
+    // Looking is not joining: nobody is told, nothing changes, the looker may still join.
+    const w = await c.join('Cat');
+    assert.deepEqual(w.peers.map((p) => p.id).sort(), [ann.id, bob.id].sort());
+    await ann.next((m) => m.type === 'joined' && m.peer.id === w.id);
+    assert.deepEqual(ann.seen('joined').map((m) => m.peer.name), ['Bob', 'Cat'], 'a peek was announced');
+    c.send({ type: 'peek' });
+    assert.deepEqual((await c.next('peek')).peers.map((p) => p.id).sort(), [ann.id, bob.id].sort(), 'oneself is not listed');
+    assert.equal(ann.seen('peek').length, 0, 'a peek went to someone else');
+  });
+});
+
 describe('ping', () => {
   it('the text frame ping is answered with the text frame pong, before and after join', async () => {
     const room = roomName('ping');
