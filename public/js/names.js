@@ -55,6 +55,22 @@ export function nameProblem(name) {
   return null;
 }
 
+/**
+ * What the pre-join screen says about who is in the meeting, from a `peek`
+ * answer: no one yet, "Ann is", "Ann and Bob are", "Ann, Bob and 3 others
+ * are" in this meeting, and whether it is full.
+ */
+export function presenceText(peers, maxPeers) {
+  const names = peers.map((peer) => String(peer?.name ?? 'Someone'));
+  if (names.length === 0) return 'No one else is here yet.';
+  const who = names.length === 1 ? `${names[0]} is`
+    : names.length <= 3 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are`
+      : `${names.slice(0, 2).join(', ')} and ${names.length - 2} others are`;
+  const full = Number.isInteger(maxPeers) && names.length >= maxPeers
+    ? ` It is full (${maxPeers} people): you can join when someone leaves.` : '';
+  return `${who} in this meeting.${full}`;
+}
+
 export function loadName() {
   try { return localStorage.getItem(NAME_KEY) ?? ''; } catch { return ''; }
 }

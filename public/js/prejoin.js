@@ -7,15 +7,20 @@ import { el, byId, show } from './dom.js';
 import {
   openLocalMedia, openTrack, listDevices, watchLevel, describeMediaError, mediaUnavailableReason, rememberDevice,
 } from './media.js';
-import { nameProblem, saveName } from './names.js';
+import { nameProblem, presenceText, saveName } from './names.js';
 import { fillDeviceSelect, setToggle } from './ui.js';
 
 /**
  * Shows the pre-join screen until the person presses Join.
- * @param {{room: string, name: string, error?: string}} opts
+ * @param {object} opts
+ * @param {string} opts.room
+ * @param {string} opts.name
+ * @param {string} [opts.error]
+ * @param {(onPeek: (answer: {peers: object[], maxPeers?: number}) => void) => () => void} [opts.watchRoom]
+ *   tells who is in the room as that changes, until the returned stop is called
  * @returns {Promise<{name: string, audio: MediaStreamTrack|null, video: MediaStreamTrack|null, micOn: boolean, camOn: boolean}>}
  */
-export function runPrejoin({ room, name, error }) {
+export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
   const ui = {
     section: byId('prejoin'),
     preview: byId('preview'),
@@ -30,10 +35,16 @@ export function runPrejoin({ room, name, error }) {
     messages: byId('media-messages'),
     error: byId('prejoin-error'),
     join: byId('join'),
+    who: byId('prejoin-who'),
   };
   const pre = { audio: null, video: null, micOn: true, camOn: true, errors: {}, stopLevel: () => {}, busy: false };
 
   byId('prejoin-room').textContent = `Meeting: ${room}`;
+  show(ui.who, false);
+  const stopWatching = watchRoom(({ peers, maxPeers }) => {
+    ui.who.textContent = presenceText(peers, maxPeers);
+    show(ui.who, true);
+  });
   ui.name.value = name;
   showError(error);
   show(ui.section, true);
@@ -150,6 +161,7 @@ export function runPrejoin({ room, name, error }) {
       if (problem) { showError(problem); ui.name.focus(); return; }
       const chosenName = ui.name.value.trim();
       saveName(chosenName);
+      stopWatching();
       pre.stopLevel();
       ui.preview.srcObject = null;
       show(ui.section, false);

@@ -7,7 +7,7 @@ import { openLocalMedia } from './media.js';
 import { runPrejoin } from './prejoin.js';
 import { startMeeting } from './meeting.js';
 import { prefetchIceServers } from './peers.js';
-import { preconnect, roomSocketUrl } from './signaling.js';
+import { preconnect, roomSocketUrl, watchRoom } from './signaling.js';
 
 const params = new URLSearchParams(window.location.search);
 const room = roomFromPath();
@@ -48,7 +48,8 @@ async function enterMeeting(choice) {
 }
 
 async function prejoin(error) {
-  const choice = await runPrejoin({ room, name: params.get('name') ?? loadName(), error });
+  preconnect(roomSocketUrl(room)); // again after a refused name: the first socket is gone
+  const choice = await runPrejoin({ room, name: params.get('name') ?? loadName(), error, watchRoom });
   await enterMeeting(choice);
 }
 

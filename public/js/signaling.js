@@ -37,11 +37,48 @@ let early = null;
  * Opens the room socket ahead of time, while the camera starts or the user is
  * still on the pre-join screen. `createSignaling` for the same address then
  * starts from it instead of dialling, so the handshake is out of the way when
- * `join` goes out. Nothing is sent on it before that.
+ * `join` goes out. Before that, only `watchRoom`'s questions go out on it.
  */
 export function preconnect(url) {
   if (early) return;
   try { early = new WebSocket(url); } catch { early = null; }
+}
+
+/** How often the pre-join screen asks again who is in the room. */
+const PEEK_EVERY_MS = 5_000;
+
+/**
+ * Asks on the early socket who is in the room (`peek`, Noom's extension of
+ * the contract), now and every few seconds, and hands each answer to
+ * `onPeek`; until `stop()`, or until the meeting takes the socket over or it
+ * closes. With no early socket it does nothing.
+ * @param {(answer: {peers: object[], maxPeers?: number}) => void} onPeek
+ * @returns {() => void} stop
+ */
+export function watchRoom(onPeek) {
+  const socket = early;
+  if (!socket) return () => {};
+  const mine = () => early === socket && socket.readyState <= WebSocket.OPEN;
+  const ask = () => {
+    if (!mine()) { stop(); return; }
+    if (socket.readyState === WebSocket.OPEN) socket.send('{"type":"peek"}');
+  };
+  const onMessage = (event) => {
+    if (!mine() || typeof event.data !== 'string') return;
+    let answer;
+    try { answer = JSON.parse(event.data); } catch { return; }
+    if (answer?.type === 'peek' && Array.isArray(answer.peers)) onPeek(answer);
+  };
+  const timer = setInterval(ask, PEEK_EVERY_MS);
+  function stop() {
+    clearInterval(timer);
+    socket.removeEventListener('open', ask);
+    socket.removeEventListener('message', onMessage);
+  }
+  socket.addEventListener('message', onMessage);
+  if (socket.readyState === WebSocket.OPEN) ask();
+  else socket.addEventListener('open', ask, { once: true });
+  return stop;
 }
 
 /** The early socket, if it is for `url` and still connecting or open. */

@@ -1,6 +1,7 @@
 // A full room: with MAX_PEERS=2 the third person is told the meeting is full
 // and how many it holds (`maxPeers` of `room_full`, close code 4001), and the
-// page does not keep knocking.
+// page does not keep knocking. Before joining, the pre-join screen says who is
+// there and that the meeting is full, and keeps that up to date.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
@@ -37,5 +38,25 @@ describe('a full meeting', { timeout: 120_000 }, () => {
     assert.equal(sockets, 1);
     assert.equal(await cat.page.locator('[data-testid="tile"]').count(), 0);
     assert.equal(await people[0].page.locator('[data-testid="tile"]').count(), 2);
+  });
+
+  it('the pre-join screen says who is there, that it is full, and when a place frees up', { timeout: 60_000 }, async () => {
+    const dan = await newPerson(browser, server.url);
+    people.push(dan);
+    const who = dan.page.getByTestId('prejoin-who');
+    await dan.page.goto('/r/nobody-here');
+    await dan.page.getByText('No one else is here yet.').waitFor({ timeout: 10_000 });
+    await dan.page.goto('/r/pair');
+    await dan.page.getByText('Ann and Bob are in this meeting. It is full (2 people)', { exact: false }).waitFor({ timeout: 10_000 });
+    // Bob leaves: within a few seconds the screen has a place for Dan.
+    await people[1].page.getByTestId('leave').click();
+    await dan.page.waitForFunction(() => document.querySelector('[data-testid="prejoin-who"]')?.textContent === 'Ann is in this meeting.', null, { timeout: 15_000 });
+    await dan.page.getByTestId('prejoin-name').fill('Dan');
+    await dan.page.getByTestId('join').click();
+    await dan.page.waitForFunction(() => Boolean(window.__noom?.selfId), null, { timeout: 20_000 });
+    assert.equal(await who.isVisible(), false, 'the pre-join line stayed');
+    // The peeks did not count as anyone: Ann sees Dan alone beside her.
+    await people[0].page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]').length === 2, null, { timeout: 10_000 });
+    assert.equal(await people[0].page.getByTestId('participant-count').textContent(), '2');
   });
 });

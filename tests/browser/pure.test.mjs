@@ -1,12 +1,15 @@
 // The page's pure helpers, checked in Node without a browser: room names and
 // invite links, display names, the reconnect backoff, the socket address,
 // who takes the stage and who is listed first, a chat message as a notice
-// and the links in it, talk told from other sounds, the tab's title, the keyboard shortcuts, the invite
+// and the links in it, talk told from other sounds, the tab's title, who
+// the pre-join screen says is there, the keyboard shortcuts, the invite
 // link, the meeting page's module preloads.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseRoomInput, nameProblem, roomFromPath, isValidRoomName, meetingTitle } from '../../public/js/names.js';
+import {
+  parseRoomInput, nameProblem, roomFromPath, isValidRoomName, meetingTitle, presenceText,
+} from '../../public/js/names.js';
 import { shortcutFor } from '../../public/js/shortcuts.js';
 import { inviteLink } from '../../public/js/invite.js';
 import { talkDetector } from '../../public/js/media.js';
@@ -173,6 +176,24 @@ describe('talk, told from other sounds', () => {
     assert.equal(feed([...Array(5).fill(1), ...Array(20).fill(0), ...Array(5).fill(1)], detector).some(Boolean), false);
     assert.equal(feed([1], detector)[0], true, 'the sixth of the last twenty');
     assert.deepEqual(feed(Array(6).fill(1), detector), [false, false, false, false, false, true]);
+  });
+});
+
+describe('who is in the meeting, on the pre-join screen', () => {
+  const people = (...names) => names.map((name, i) => ({ id: `p${i}xxxxxx`, name }));
+
+  it('names up to three, then counts the others', () => {
+    assert.equal(presenceText([], 8), 'No one else is here yet.');
+    assert.equal(presenceText(people('Ann'), 8), 'Ann is in this meeting.');
+    assert.equal(presenceText(people('Ann', 'Bob'), 8), 'Ann and Bob are in this meeting.');
+    assert.equal(presenceText(people('Ann', 'Bob', 'Cat'), 8), 'Ann, Bob and Cat are in this meeting.');
+    assert.equal(presenceText(people('Ann', 'Bob', 'Cat', 'Dan', 'Eve'), 8), 'Ann, Bob and 3 others are in this meeting.');
+  });
+
+  it('says when the meeting is full, by the room\'s own limit', () => {
+    assert.equal(presenceText(people('Ann', 'Bob'), 2), 'Ann and Bob are in this meeting. It is full (2 people): you can join when someone leaves.');
+    assert.equal(presenceText(people('Ann'), 2), 'Ann is in this meeting.');
+    assert.equal(presenceText(people('Ann', 'Bob'), undefined), 'Ann and Bob are in this meeting.');
   });
 });
 
