@@ -48,8 +48,9 @@ async function enterMeeting(choice) {
 }
 
 async function prejoin(error) {
-  preconnect(roomSocketUrl(room)); // again after a refused name: the first socket is gone
-  const choice = await runPrejoin({ room, name: params.get('name') ?? loadName(), error, watchRoom });
+  const choice = await runPrejoin({
+    room, name: params.get('name') ?? loadName(), error, watchRoom: (onPeek) => watchRoom(roomSocketUrl(room), onPeek),
+  });
   await enterMeeting(choice);
 }
 

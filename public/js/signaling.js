@@ -48,37 +48,45 @@ export function preconnect(url) {
 const PEEK_EVERY_MS = 5_000;
 
 /**
- * Asks on the early socket who is in the room (`peek`, Noom's extension of
- * the contract), now and every few seconds, and hands each answer to
- * `onPeek`; until `stop()`, or until the meeting takes the socket over or it
- * closes. With no early socket it does nothing.
+ * Asks who is in the room (`peek`, Noom's extension of the contract) on the
+ * early socket, now and every few seconds while the page is in view, and
+ * hands each answer to `onPeek`, until `stop()`. A socket that closed (the
+ * network dropped, or the room timed it out while the tab was hidden) is
+ * dialled again at the next question. Call `stop()` before the meeting
+ * takes the socket over.
+ * @param {string} url  the room's socket address
  * @param {(answer: {peers: object[], maxPeers?: number}) => void} onPeek
  * @returns {() => void} stop
  */
-export function watchRoom(onPeek) {
-  const socket = early;
-  if (!socket) return () => {};
-  const mine = () => early === socket && socket.readyState <= WebSocket.OPEN;
-  const ask = () => {
-    if (!mine()) { stop(); return; }
-    if (socket.readyState === WebSocket.OPEN) socket.send('{"type":"peek"}');
-  };
+export function watchRoom(url, onPeek) {
+  let socket = null;
   const onMessage = (event) => {
-    if (!mine() || typeof event.data !== 'string') return;
+    if (event.target !== socket || typeof event.data !== 'string') return;
     let answer;
     try { answer = JSON.parse(event.data); } catch { return; }
     if (answer?.type === 'peek' && Array.isArray(answer.peers)) onPeek(answer);
   };
+  const ask = () => {
+    if (document.visibilityState === 'hidden') return;
+    if (early && early.readyState > WebSocket.OPEN) early = null;
+    preconnect(url);
+    if (early !== socket) {
+      socket?.removeEventListener('message', onMessage);
+      socket = early;
+      socket?.addEventListener('message', onMessage);
+      socket?.addEventListener('open', ask, { once: true });
+    }
+    if (socket?.readyState === WebSocket.OPEN) socket.send('{"type":"peek"}');
+  };
   const timer = setInterval(ask, PEEK_EVERY_MS);
-  function stop() {
+  document.addEventListener('visibilitychange', ask);
+  ask();
+  return () => {
     clearInterval(timer);
-    socket.removeEventListener('open', ask);
-    socket.removeEventListener('message', onMessage);
-  }
-  socket.addEventListener('message', onMessage);
-  if (socket.readyState === WebSocket.OPEN) ask();
-  else socket.addEventListener('open', ask, { once: true });
-  return stop;
+    document.removeEventListener('visibilitychange', ask);
+    socket?.removeEventListener('message', onMessage);
+    socket?.removeEventListener('open', ask);
+  };
 }
 
 /** The early socket, if it is for `url` and still connecting or open. */

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
-import { launchBrowser, joinRoom, newPerson, closeAll } from './helpers.mjs';
+import { launchBrowser, joinRoom, newPerson, closeAll, setPageHidden } from './helpers.mjs';
 
 describe('a full meeting', { timeout: 120_000 }, () => {
   let server;
@@ -44,10 +44,21 @@ describe('a full meeting', { timeout: 120_000 }, () => {
     const dan = await newPerson(browser, server.url);
     people.push(dan);
     const who = dan.page.getByTestId('prejoin-who');
+    const peeks = [];
+    dan.page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => { if (String(payload).includes('"peek"')) peeks.push(Date.now()); }));
     await dan.page.goto('/r/nobody-here');
     await dan.page.getByText('No one else is here yet.').waitFor({ timeout: 10_000 });
     await dan.page.goto('/r/pair');
     await dan.page.getByText('Ann and Bob are in this meeting. It is full (2 people)', { exact: false }).waitFor({ timeout: 10_000 });
+    // A tab out of view asks nothing; back in view, it asks at once.
+    await setPageHidden(dan.page, true);
+    const asked = peeks.length;
+    await dan.page.waitForTimeout(6000);
+    assert.equal(peeks.length, asked, 'a hidden tab kept asking who is there');
+    await setPageHidden(dan.page, false);
+    // At once, not at the next of the 5-second questions.
+    for (let i = 0; i < 20 && peeks.length === asked; i += 1) await dan.page.waitForTimeout(50);
+    assert.ok(peeks.length > asked, 'back in view, no question within a second');
     // Bob leaves: within a few seconds the screen has a place for Dan.
     await people[1].page.getByTestId('leave').click();
     await dan.page.waitForFunction(() => document.querySelector('[data-testid="prejoin-who"]')?.textContent === 'Ann is in this meeting.', null, { timeout: 15_000 });

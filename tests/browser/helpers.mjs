@@ -101,6 +101,18 @@ export function openAudioContexts(page) {
   return page.evaluate(() => (window.__audioContexts ?? []).filter((c) => c.state !== 'closed').length);
 }
 
+/**
+ * Makes the page believe its tab went out of view (`hidden`) or came back, as
+ * switching tabs would: headless Chromium keeps every page visible.
+ */
+export function setPageHidden(page, hidden) {
+  return page.evaluate((value) => {
+    if (value) Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    else delete document.visibilityState;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
 /** Waits until `count` AudioContexts are open on a page (closing one takes a moment). */
 export function waitAudioContexts(page, count, timeout = 5000) {
   return page.waitForFunction((n) => (window.__audioContexts ?? []).filter((c) => c.state !== 'closed').length === n, count, { timeout });

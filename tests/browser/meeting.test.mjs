@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import {
   launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, remoteTileIds, waitRemoteVideosPlaying,
-  waitTileAttr, waitChat, closeAll, videoLimits, speakingSeen, openAudioContexts, waitAudioContexts, screenshot,
+  waitTileAttr, waitChat, closeAll, videoLimits, speakingSeen, openAudioContexts, waitAudioContexts, screenshot, setPageHidden,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT = 60_000;
@@ -82,12 +82,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.equal(await ann.page.title(), 'duo · Noom');
 
     // The chat open but the tab out of view: messages wait unread until it is back.
-    const setHidden = (page, hidden) => page.evaluate((value) => {
-      if (value) Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-      else delete document.visibilityState;
-      document.dispatchEvent(new Event('visibilitychange'));
-    }, hidden);
-    await setHidden(ann.page, true);
+    await setPageHidden(ann.page, true);
     for (const text of ['while you were away', 'and one more']) {
       await bob.page.getByTestId('chat-input').fill(text);
       await bob.page.getByTestId('chat-input').press('Enter');
@@ -95,7 +90,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     }
     assert.equal(await ann.page.title(), '(2) duo · Noom');
     assert.equal(await ann.page.getByTestId('chat-unread').textContent(), '2');
-    await setHidden(ann.page, false);
+    await setPageHidden(ann.page, false);
     assert.equal(await ann.page.title(), 'duo · Noom');
     assert.equal(await ann.page.getByTestId('chat-unread').isVisible(), false, 'back in view, the count stayed');
   });
