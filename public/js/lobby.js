@@ -1,7 +1,8 @@
-// The lobby at `/`: start a meeting, join one by code or name, see public rooms.
+// The lobby at `/`: start a meeting, join one by code or name, go back to a
+// recent one, see public rooms.
 
 import { el, byId, show } from './dom.js';
-import { parseRoomInput, nameProblem, loadName, saveName } from './names.js';
+import { parseRoomInput, nameProblem, loadName, saveName, recentMeetings } from './names.js';
 
 const REFRESH_MS = 5000;
 
@@ -14,6 +15,8 @@ const lobby = {
   error: byId('lobby-error'),
   list: byId('public-list'),
   empty: byId('public-empty'),
+  recent: byId('recent'),
+  recentList: byId('recent-list'),
   refreshTimer: 0,
   refreshing: null,
 };
@@ -79,6 +82,24 @@ function renderRooms(rooms) {
   show(lobby.empty, items.length === 0);
 }
 
+/** When a recent meeting was: the time if today, else the day. */
+function formatWhen(at, now = new Date()) {
+  const date = new Date(at);
+  return date.toDateString() === now.toDateString()
+    ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : date.toLocaleDateString([], { day: 'numeric', month: 'short' });
+}
+
+/** The meetings this browser joined lately (from localStorage; nothing asks the server). */
+function renderRecent() {
+  const items = recentMeetings().map(({ room, public: isPublic, at }) => el('li', { class: 'room-item', dataset: { room } },
+    el('a', { href: `/r/${encodeURIComponent(room)}${isPublic ? '?public=1' : ''}`, class: 'room-link' },
+      el('span', { class: 'room-name', text: room }),
+      el('time', { class: 'room-when', datetime: new Date(at).toISOString(), text: formatWhen(at) }))));
+  lobby.recentList.replaceChildren(...items);
+  show(lobby.recent, items.length > 0);
+}
+
 async function refreshRooms() {
   if (lobby.refreshing) return lobby.refreshing;
   lobby.refreshing = (async () => {
@@ -103,6 +124,7 @@ function scheduleRefresh() {
 }
 
 lobby.name.value = loadName();
+renderRecent();
 lobby.name.addEventListener('change', rememberName);
 lobby.newMeeting.addEventListener('click', createMeeting);
 lobby.joinForm.addEventListener('submit', joinMeeting);

@@ -13,7 +13,7 @@ import {
   openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, watchTalking, describeMediaError,
 } from './media.js';
 import { createChat, previewText } from './chat.js';
-import { meetingTitle } from './names.js';
+import { meetingTitle, rememberMeeting } from './names.js';
 import { featuredKey, handsFirst, withHand } from './spotlight.js';
 import { shortcutFor } from './shortcuts.js';
 import { canShareSheet, shareInvite } from './invite.js';
@@ -387,6 +387,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     renderCount();
     renderSelf();
     if (reconnect) toast(ui.toasts, 'Reconnected');
+    else rememberMeeting(call.room, isPublic); // for the lobby's recent meetings
   }
 
   function onServerError(msg) {

@@ -4,6 +4,8 @@
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export const NAME_MAX = 32;
 const NAME_KEY = 'noom.name';
+const RECENT_KEY = 'noom.recent';
+const RECENT_MAX = 5;
 // C0 and C1 control characters, which the server refuses in names.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -77,4 +79,30 @@ export function loadName() {
 
 export function saveName(name) {
   try { localStorage.setItem(NAME_KEY, String(name).trim()); } catch { /* private mode */ }
+}
+
+/**
+ * The recent-meetings list with `entry` ({room, public, at}) in front: each
+ * room once, at its latest visit, at most `max` long.
+ */
+export function withRecent(list, entry, max = RECENT_MAX) {
+  return [entry, ...list.filter((e) => e.room !== entry.room)].slice(0, max);
+}
+
+/** The meetings joined on this browser lately, newest first. Kept here only, never sent. */
+export function recentMeetings() {
+  try {
+    const list = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]');
+    return Array.isArray(list)
+      ? list.filter((e) => typeof e?.room === 'string' && isValidRoomName(e.room) && Number.isFinite(e.at))
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Notes that this browser joined `room` (with `?public=1` or not) just now. */
+export function rememberMeeting(room, isPublic, at = Date.now()) {
+  const list = withRecent(recentMeetings(), { room, public: Boolean(isPublic), at });
+  try { localStorage.setItem(RECENT_KEY, JSON.stringify(list)); } catch { /* private mode */ }
 }

@@ -52,8 +52,16 @@ describe('the lobby', { timeout: 180_000 }, () => {
     assert.equal(roomSockets.length, 1, 'joining did not open another socket');
     assert.equal(joins.length, 1, 'the join went out on the early socket');
     assert.equal(await lea.page.getByTestId('participant-count').textContent(), '1');
+    const code = new URL(lea.page.url()).pathname.split('/').pop();
     await lea.page.goto('/');
     assert.equal(await lea.page.getByTestId('lobby-name').inputValue(), 'Lea');
+    // The meeting is in the lobby's recent list (kept on this browser only), and its link leads back.
+    const recent = lea.page.getByTestId('recent-meetings').locator('a');
+    assert.deepEqual(await recent.evaluateAll((links) => links.map((a) => [a.querySelector('.room-name').textContent, a.getAttribute('href')])),
+      [[code, `/r/${code}`]]);
+    await screenshot(lea.page, 'lobby-recent.png');
+    await recent.first().click();
+    await lea.page.waitForURL(`**/r/${code}`, { timeout: 10_000 });
   });
 
   it('a name of 32 emoji fits the name boxes and is joined with whole; 33 are refused', { timeout: TEST_TIMEOUT }, async () => {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  parseRoomInput, nameProblem, roomFromPath, isValidRoomName, meetingTitle, presenceText,
+  parseRoomInput, nameProblem, roomFromPath, isValidRoomName, meetingTitle, presenceText, withRecent,
 } from '../../public/js/names.js';
 import { shortcutFor } from '../../public/js/shortcuts.js';
 import { inviteLink } from '../../public/js/invite.js';
@@ -194,6 +194,16 @@ describe('who is in the meeting, on the pre-join screen', () => {
     assert.equal(presenceText(people('Ann', 'Bob'), 2), 'Ann and Bob are in this meeting. It is full (2 people): you can join when someone leaves.');
     assert.equal(presenceText(people('Ann'), 2), 'Ann is in this meeting.');
     assert.equal(presenceText(people('Ann', 'Bob'), undefined), 'Ann and Bob are in this meeting.');
+  });
+});
+
+describe('recent meetings', () => {
+  it('keep the last five rooms joined, newest first, each once', () => {
+    let list = [];
+    for (const [i, room] of ['a', 'b', 'c', 'b', 'd', 'e', 'f'].entries()) list = withRecent(list, { room, public: false, at: i });
+    assert.deepEqual(list.map((e) => e.room), ['f', 'e', 'd', 'b', 'c']);
+    assert.deepEqual(list[3], { room: 'b', public: false, at: 3 }, 'a room joined again keeps only its latest visit');
+    assert.deepEqual(withRecent([{ room: 'x', public: true, at: 1 }], { room: 'x', public: false, at: 2 }), [{ room: 'x', public: false, at: 2 }]);
   });
 });
 
