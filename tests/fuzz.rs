@@ -29,9 +29,7 @@
 //! `NOOM_FUZZ_DOC=docs/reliability.md` the figures are written into that file.
 
 use noom::core::{Attachment, Effect, Incoming, Room, HISTORY_LIMIT};
-use noom::protocol::{
-    parse_client_frame, ChatEntry, ClientMessage, MediaState, Peer, ProtocolError, MAX_FRAME_BYTES,
-};
+use noom::protocol::{parse_client_frame, ChatEntry, ClientMessage, MediaState, Peer, ProtocolError, MAX_FRAME_BYTES};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -41,16 +39,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Every error code in the contract's table.
 const CODES: [&str; 10] = [
-    "bad_json",
-    "bad_message",
-    "not_joined",
-    "already_joined",
-    "name_invalid",
-    "text_invalid",
-    "unknown_peer",
-    "rate_limited",
-    "too_large",
-    "room_full",
+    "bad_json", "bad_message", "not_joined", "already_joined", "name_invalid", "text_invalid", "unknown_peer",
+    "rate_limited", "too_large", "room_full",
 ];
 /// Every close code the contract names (1001: a silent connection timed out,
 /// the extension in docs/protocol.md).
@@ -85,23 +75,8 @@ impl Rng {
 
 // ---- frame generators ---------------------------------------------------------
 
-const TYPES: [&str; 11] = [
-    "join", "chat", "signal", "state", "leave", "peek", "dance", "", "Join", "chat ", "\u{0}",
-];
-const FIELDS: [&str; 12] = [
-    "type",
-    "name",
-    "text",
-    "to",
-    "data",
-    "public",
-    "audio",
-    "video",
-    "screen",
-    "hand",
-    "from",
-    "__proto__",
-];
+const TYPES: [&str; 11] = ["join", "chat", "signal", "state", "leave", "peek", "dance", "", "Join", "chat ", "\u{0}"];
+const FIELDS: [&str; 12] = ["type", "name", "text", "to", "data", "public", "audio", "video", "screen", "hand", "from", "__proto__"];
 
 fn random_string(rng: &mut Rng) -> String {
     match rng.below(16) {
@@ -112,19 +87,14 @@ fn random_string(rng: &mut Rng) -> String {
         4 => "x".repeat(2001),
         5 => "é".repeat(rng.below(40)),
         6 => "😀".repeat(rng.below(40)),
-        7 => format!(
-            "a{}b",
-            char::from_u32(rng.below(0x20) as u32).unwrap_or('\0')
-        ),
+        7 => format!("a{}b", char::from_u32(rng.below(0x20) as u32).unwrap_or('\0')),
         8 => "\u{7f}\u{9b}".into(),
         9 => "\u{3000}\u{2028}\u{feff}".into(),
         10 => "a".repeat(33),
         11 => format!("  {}  ", "a".repeat(32)),
         12 => "<script>alert(1)</script>".into(),
         13 => "peer0001".into(),
-        14 => (0..rng.below(12))
-            .map(|_| char::from_u32(rng.below(0xD7FF) as u32).unwrap_or('?'))
-            .collect(),
+        14 => (0..rng.below(12)).map(|_| char::from_u32(rng.below(0xD7FF) as u32).unwrap_or('?')).collect(),
         _ => "hello".into(),
     }
 }
@@ -135,68 +105,19 @@ fn random_value(rng: &mut Rng, depth: usize) -> String {
         0 => "null".into(),
         1 => "true".into(),
         2 => "false".into(),
-        3 => rng
-            .pick(&[
-                "0",
-                "-0",
-                "1.5",
-                "-1",
-                "1e308",
-                "1e400",
-                "-1e400",
-                "123456789012345678901234567890",
-                "9007199254740993",
-                "1E-400",
-                "0.0000000000000000000000001",
-            ])
-            .to_string(),
+        3 => rng.pick(&["0", "-0", "1.5", "-1", "1e308", "1e400", "-1e400", "123456789012345678901234567890", "9007199254740993", "1E-400", "0.0000000000000000000000001"]).to_string(),
         4..=6 => serde_json::to_string(&random_string(rng)).unwrap_or_default(),
-        7 => rng
-            .pick(&[
-                r#""\ud800""#,
-                r#""\udc00x""#,
-                r#""\u006aoin""#,
-                r#""\u0000""#,
-                r#""a\/b""#,
-                r#""\uD83D\uDE00""#,
-            ])
-            .to_string(),
+        7 => rng.pick(&[r#""\ud800""#, r#""\udc00x""#, r#""\u006aoin""#, r#""\u0000""#, r#""a\/b""#, r#""\uD83D\uDE00""#]).to_string(),
         8 => {
             let n = rng.pick(&[10usize, 127, 128, 129, 500, 5000, 30_000]);
-            let (open, close) = if rng.chance(50) {
-                ("[", "]")
-            } else {
-                ("{\"a\":", "}")
-            };
+            let (open, close) = if rng.chance(50) { ("[", "]") } else { ("{\"a\":", "}") };
             format!("{}1{}", open.repeat(*n), close.repeat(*n))
         }
-        9 => rng
-            .pick(&[
-                "[",
-                "{",
-                "\"unterminated",
-                "tru",
-                "01",
-                "+1",
-                "NaN",
-                "Infinity",
-                "'x'",
-                "1.",
-                ".5",
-            ])
-            .to_string(),
-        10 | 11 => format!(
-            "[{}]",
-            (0..rng.below(4))
-                .map(|_| random_value(rng, depth + 1))
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
+        9 => rng.pick(&["[", "{", "\"unterminated", "tru", "01", "+1", "NaN", "Infinity", "'x'", "1.", ".5"]).to_string(),
+        10 | 11 => format!("[{}]", (0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect::<Vec<_>>().join(",")),
         _ => {
             let n = rng.below(4);
-            let body: Vec<String> = (0..n)
-                .map(|_| format!("\"{}\":{}", rng.pick(&FIELDS), random_value(rng, depth + 1)))
-                .collect();
+            let body: Vec<String> = (0..n).map(|_| format!("\"{}\":{}", rng.pick(&FIELDS), random_value(rng, depth + 1))).collect();
             format!("{{{}}}", body.join(","))
         }
     }
@@ -206,23 +127,15 @@ fn random_value(rng: &mut Rng, depth: usize) -> String {
 fn structured_frame(rng: &mut Rng, ids: &[String]) -> String {
     let mut fields: Vec<String> = Vec::new();
     if !rng.chance(10) {
-        let ty = if rng.chance(85) {
-            serde_json::to_string(rng.pick(&TYPES)).unwrap_or_default()
-        } else {
-            random_value(rng, 0)
-        };
+        let ty = if rng.chance(85) { serde_json::to_string(rng.pick(&TYPES)).unwrap_or_default() } else { random_value(rng, 0) };
         fields.push(format!("\"type\":{ty}"));
     }
     for _ in 0..rng.below(6) {
         let key = *rng.pick(&FIELDS);
         let value = match (key, rng.below(3)) {
-            ("to", 0) if !ids.is_empty() => {
-                serde_json::to_string(rng.pick(ids)).unwrap_or_default()
-            }
+            ("to", 0) if !ids.is_empty() => serde_json::to_string(rng.pick(ids)).unwrap_or_default(),
             ("name" | "text", 0) => serde_json::to_string(&random_string(rng)).unwrap_or_default(),
-            ("public" | "audio" | "video" | "screen" | "hand", 0) => {
-                rng.pick(&["true", "false"]).to_string()
-            }
+            ("public" | "audio" | "video" | "screen" | "hand", 0) => rng.pick(&["true", "false"]).to_string(),
             _ => random_value(rng, 0),
         };
         fields.push(format!("\"{key}\":{value}"));
@@ -263,30 +176,12 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> String {
     for _ in 0..1 + rng.below(4) {
         let len = bytes.len();
         match rng.below(8) {
-            0 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] ^= 1 << rng.below(8);
-            }
-            1 => {
-                let i = rng.below(len + 1);
-                bytes.insert(i, rng.next() as u8);
-            }
-            2 if len > 0 => {
-                let i = rng.below(len);
-                let j = (i + 1 + rng.below(8)).min(len);
-                bytes.drain(i..j);
-            }
-            3 if len > 0 => {
-                let i = rng.below(len);
-                let j = (i + 1 + rng.below(16)).min(len);
-                let chunk = bytes[i..j].to_vec();
-                bytes.splice(i..i, chunk);
-            }
+            0 if len > 0 => { let i = rng.below(len); bytes[i] ^= 1 << rng.below(8); }
+            1 => { let i = rng.below(len + 1); bytes.insert(i, rng.next() as u8); }
+            2 if len > 0 => { let i = rng.below(len); let j = (i + 1 + rng.below(8)).min(len); bytes.drain(i..j); }
+            3 if len > 0 => { let i = rng.below(len); let j = (i + 1 + rng.below(16)).min(len); let chunk = bytes[i..j].to_vec(); bytes.splice(i..i, chunk); }
             4 => {
-                let token = rng.pick(&[
-                    "{", "}", "[", "]", "\"", ":", ",", "1e999", "null", "\\u0000", "\\",
-                    "\u{feff}",
-                ]);
+                let token = rng.pick(&["{", "}", "[", "]", "\"", ":", ",", "1e999", "null", "\\u0000", "\\", "\u{feff}"]);
                 let i = rng.below(len + 1);
                 bytes.splice(i..i, token.bytes());
             }
@@ -298,11 +193,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> String {
 }
 
 fn random_bytes_frame(rng: &mut Rng) -> String {
-    let len = if rng.chance(3) {
-        MAX_FRAME_BYTES - 10 + rng.below(20)
-    } else {
-        rng.below(64)
-    };
+    let len = if rng.chance(3) { MAX_FRAME_BYTES - 10 + rng.below(20) } else { rng.below(64) };
     let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -322,9 +213,7 @@ fn any_frame(rng: &mut Rng, corpus: &[Vec<u8>], ids: &[String]) -> String {
             let seed = rng_pick_seed(rng, corpus);
             mutate(rng, seed)
         }
-        12..=13 if !corpus.is_empty() => {
-            String::from_utf8_lossy(rng_pick_seed(rng, corpus)).into_owned()
-        }
+        12..=13 if !corpus.is_empty() => String::from_utf8_lossy(rng_pick_seed(rng, corpus)).into_owned(),
         14 => boundary_frame(rng),
         15..=25 => structured_frame(rng, ids),
         _ => valid_frame(rng, ids),
@@ -340,20 +229,10 @@ fn rng_pick_seed<'a>(rng: &mut Rng, corpus: &'a [Vec<u8>]) -> &'a [u8] {
 /// A message as the contract defines it.
 #[derive(Debug, Clone, PartialEq)]
 enum Msg {
-    Join {
-        name: String,
-        public: bool,
-        audio: bool,
-        video: bool,
-    },
-    Chat {
-        text: String,
-    },
+    Join { name: String, public: bool, audio: bool, video: bool },
+    Chat { text: String },
     /// `data` as the raw JSON text the sender wrote.
-    Signal {
-        to: String,
-        data: String,
-    },
+    Signal { to: String, data: String },
     State([Option<bool>; 4]),
     Leave,
     Peek,
@@ -400,20 +279,13 @@ fn classify(frame: &str) -> Result<Msg, &'static str> {
             audio: flag("audio")?.unwrap_or(false),
             video: flag("video")?.unwrap_or(false),
         }),
-        "chat" => Ok(Msg::Chat {
-            text: string("text")?,
-        }),
+        "chat" => Ok(Msg::Chat { text: string("text")? }),
         "signal" => {
             let to = string("to")?;
             let data = top.get("data").ok_or("bad_message")?.get().to_owned();
             Ok(Msg::Signal { to, data })
         }
-        "state" => Ok(Msg::State([
-            flag("audio")?,
-            flag("video")?,
-            flag("screen")?,
-            flag("hand")?,
-        ])),
+        "state" => Ok(Msg::State([flag("audio")?, flag("video")?, flag("screen")?, flag("hand")?])),
         "leave" => Ok(Msg::Leave),
         "peek" => Ok(Msg::Peek),
         _ => Err("bad_message"),
@@ -442,12 +314,7 @@ struct Bucket {
 
 impl Bucket {
     fn new(burst: u64, per_second: u64, now: u64) -> Self {
-        Self {
-            burst,
-            per_second,
-            milli: burst * 1000,
-            at: now,
-        }
+        Self { burst, per_second, milli: burst * 1000, at: now }
     }
     fn take(&mut self, now: u64) -> bool {
         if now > self.at {
@@ -554,14 +421,10 @@ impl Model {
             return e;
         }
         let Some(frame) = frame else {
-            e.frames
-                .push((from.to_owned(), Frame::Json(error_json("bad_message"))));
+            e.frames.push((from.to_owned(), Frame::Json(error_json("bad_message"))));
             return e;
         };
-        let fail = |e: &mut Expected, code: &str| {
-            e.frames
-                .push((from.to_owned(), Frame::Json(error_json(code))))
-        };
+        let fail = |e: &mut Expected, code: &str| e.frames.push((from.to_owned(), Frame::Json(error_json(code))));
         let msg = match classify(frame) {
             Ok(msg) => msg,
             Err(code) => {
@@ -576,13 +439,8 @@ impl Model {
         match msg {
             // Before or after joining: the others who joined, to the asker only.
             Msg::Peek => {
-                let mut others: Vec<Value> = self
-                    .conns
-                    .iter()
-                    .filter(|c| c.id != from)
-                    .filter_map(|c| c.peer.as_ref())
-                    .map(peer_json)
-                    .collect();
+                let mut others: Vec<Value> =
+                    self.conns.iter().filter(|c| c.id != from).filter_map(|c| c.peer.as_ref()).map(peer_json).collect();
                 others.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
                 e.frames.push((
                     from.to_owned(),
@@ -590,12 +448,7 @@ impl Model {
                 ));
             }
             Msg::Join { .. } if joined => fail(&mut e, "already_joined"),
-            Msg::Join {
-                name,
-                public,
-                audio,
-                video,
-            } => {
+            Msg::Join { name, public, audio, video } => {
                 let Some(name) = name_ok(&name) else {
                     fail(&mut e, "name_invalid");
                     return e;
@@ -611,37 +464,15 @@ impl Model {
                 if count == 0 {
                     self.public = public;
                 }
-                let peer = Peer {
-                    id: from.to_owned(),
-                    name,
-                    state: MediaState {
-                        audio,
-                        video,
-                        screen: false,
-                        hand: false,
-                    },
-                };
-                let mut others: Vec<Value> = self
-                    .conns
-                    .iter()
-                    .filter_map(|c| c.peer.as_ref())
-                    .map(peer_json)
-                    .collect();
+                let peer = Peer { id: from.to_owned(), name, state: MediaState { audio, video, screen: false, hand: false } };
+                let mut others: Vec<Value> = self.conns.iter().filter_map(|c| c.peer.as_ref()).map(peer_json).collect();
                 others.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-                let history: Vec<Value> = self
-                    .history
-                    .iter()
-                    .map(|h| json!({"from":h.from,"name":h.name,"text":h.text,"ts":h.ts}))
-                    .collect();
+                let history: Vec<Value> = self.history.iter().map(|h| json!({"from":h.from,"name":h.name,"text":h.text,"ts":h.ts})).collect();
                 e.frames.push((
                     from.to_owned(),
                     Frame::Json(json!({"type":"welcome","id":from,"room":self.name,"peers":others,"history":history,"maxPeers":self.max_peers})),
                 ));
-                self.broadcast(
-                    &json!({"type":"joined","peer":peer_json(&peer)}),
-                    Some(from),
-                    &mut e,
-                );
+                self.broadcast(&json!({"type":"joined","peer":peer_json(&peer)}), Some(from), &mut e);
                 self.conns[i].peer = Some(peer);
                 e.saves.push(from.to_owned());
                 e.head_count = Some((count + 1, self.public));
@@ -658,17 +489,8 @@ impl Model {
                 }
                 let ts = now.max(self.last_ts + 1);
                 self.last_ts = ts;
-                let name = self.conns[i]
-                    .peer
-                    .as_ref()
-                    .map(|p| p.name.clone())
-                    .unwrap_or_default();
-                let entry = ChatEntry {
-                    from: from.to_owned(),
-                    name,
-                    text,
-                    ts,
-                };
+                let name = self.conns[i].peer.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+                let entry = ChatEntry { from: from.to_owned(), name, text, ts };
                 self.broadcast(&json!({"type":"chat","from":entry.from,"name":entry.name,"text":entry.text,"ts":ts}), None, &mut e);
                 self.history.push_back(entry.clone());
                 while self.history.len() > HISTORY_LIMIT {
@@ -682,24 +504,14 @@ impl Model {
                 } else if !self.conns.iter().any(|c| c.id == to && c.peer.is_some()) {
                     fail(&mut e, "unknown_peer");
                 } else {
-                    e.frames.push((
-                        to,
-                        Frame::Text(format!(
-                            r#"{{"type":"signal","from":"{from}","data":{data}}}"#
-                        )),
-                    ));
+                    e.frames.push((to, Frame::Text(format!(r#"{{"type":"signal","from":"{from}","data":{data}}}"#))));
                 }
             }
             Msg::State(patch) => {
-                let Some(peer) = self.conns[i].peer.as_mut() else {
-                    unreachable!()
-                };
+                let Some(peer) = self.conns[i].peer.as_mut() else { unreachable!() };
                 let s = &mut peer.state;
                 let before = *s;
-                for (slot, value) in [&mut s.audio, &mut s.video, &mut s.screen, &mut s.hand]
-                    .into_iter()
-                    .zip(patch)
-                {
+                for (slot, value) in [&mut s.audio, &mut s.video, &mut s.screen, &mut s.hand].into_iter().zip(patch) {
                     if let Some(v) = value {
                         *slot = v;
                     }
@@ -728,11 +540,7 @@ const MAX_OUT_FRAME: usize = HISTORY_LIMIT * (2000 * 6 + 32 * 6 + 200) + 64 * (3
 /// Compares what the room did with what the model expected; `Err` says how they differ.
 fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Result<(), String> {
     if effects.len() > before_ids.len() + 4 {
-        return Err(format!(
-            "{} effects for one input with {} connections",
-            effects.len(),
-            before_ids.len()
-        ));
+        return Err(format!("{} effects for one input with {} connections", effects.len(), before_ids.len()));
     }
     let mut closed: Vec<&str> = Vec::new();
     let mut frames: Vec<(String, Frame)> = Vec::new();
@@ -743,9 +551,7 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
         match effect {
             Effect::Send { to, frame } => {
                 if !before_ids.iter().any(|id| **id == **to) {
-                    return Err(format!(
-                        "frame to a connection the room does not hold: {to} <- {frame}"
-                    ));
+                    return Err(format!("frame to a connection the room does not hold: {to} <- {frame}"));
                 }
                 if closed.contains(&&**to) {
                     return Err(format!("frame to {to} after closing it: {frame}"));
@@ -753,18 +559,14 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
                 if frame.len() > MAX_OUT_FRAME {
                     return Err(format!("frame of {} bytes", frame.len()));
                 }
-                let top: BTreeMap<String, Box<RawValue>> = serde_json::from_str(frame)
-                    .map_err(|err| format!("frame is not a JSON object ({err}): {frame}"))?;
-                let ty = top
-                    .get("type")
-                    .map(|t| t.get().to_owned())
-                    .unwrap_or_default();
+                let top: BTreeMap<String, Box<RawValue>> =
+                    serde_json::from_str(frame).map_err(|err| format!("frame is not a JSON object ({err}): {frame}"))?;
+                let ty = top.get("type").map(|t| t.get().to_owned()).unwrap_or_default();
                 if ty == r#""signal""# {
                     frames.push((to.to_string(), Frame::Text(frame.to_string())));
                     continue;
                 }
-                let mut v: Value =
-                    serde_json::from_str(frame).map_err(|err| format!("{err}: {frame}"))?;
+                let mut v: Value = serde_json::from_str(frame).map_err(|err| format!("{err}: {frame}"))?;
                 if v["type"] == "error" {
                     let code = v["code"].as_str().unwrap_or_default();
                     if !CODES.contains(&code) {
@@ -791,9 +593,7 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
                     return Err(format!("close code {code} is not the contract's"));
                 }
                 if !before_ids.iter().any(|known| **known == **id) {
-                    return Err(format!(
-                        "close of a connection the room does not hold: {id}"
-                    ));
+                    return Err(format!("close of a connection the room does not hold: {id}"));
                 }
                 closed.push(id);
                 closes.push((id.to_string(), *code));
@@ -805,63 +605,32 @@ fn check(before_ids: &[String], effects: &[Effect], expected: &Expected) -> Resu
                 }
             }
             Effect::HeadCount { peers, public } => heads.push((*peers, *public)),
-            Effect::Forward { to, .. } => {
-                return Err(format!(
-                    "a Forward to {to} that is not for a received frame"
-                ))
-            }
+            Effect::Forward { to, .. } => return Err(format!("a Forward to {to} that is not for a received frame")),
         }
     }
     // Frames compared recipient by recipient: the order between recipients is free.
-    let mut recipients: Vec<&String> = frames
-        .iter()
-        .map(|(to, _)| to)
-        .chain(expected.frames.iter().map(|(to, _)| to))
-        .collect();
+    let mut recipients: Vec<&String> = frames.iter().map(|(to, _)| to).chain(expected.frames.iter().map(|(to, _)| to)).collect();
     recipients.sort();
     recipients.dedup();
     for r in recipients {
-        let got: Vec<&Frame> = frames
-            .iter()
-            .filter(|(to, _)| to == r)
-            .map(|(_, f)| f)
-            .collect();
-        let want: Vec<&Frame> = expected
-            .frames
-            .iter()
-            .filter(|(to, _)| to == r)
-            .map(|(_, f)| f)
-            .collect();
+        let got: Vec<&Frame> = frames.iter().filter(|(to, _)| to == r).map(|(_, f)| f).collect();
+        let want: Vec<&Frame> = expected.frames.iter().filter(|(to, _)| to == r).map(|(_, f)| f).collect();
         if got != want {
             return Err(format!("frames to {r}:\n  got  {got:?}\n  want {want:?}"));
         }
     }
     if closes != expected.closes {
-        return Err(format!(
-            "closes: got {closes:?}, want {:?}",
-            expected.closes
-        ));
+        return Err(format!("closes: got {closes:?}, want {:?}", expected.closes));
     }
     if stores.last() != expected.store.as_ref() || stores.len() > 1 {
-        return Err(format!(
-            "stored chat: got {stores:?}, want {:?}",
-            expected.store
-        ));
+        return Err(format!("stored chat: got {stores:?}, want {:?}", expected.store));
     }
     if heads.last().copied() != expected.head_count || heads.len() > 1 {
-        return Err(format!(
-            "head count: got {heads:?}, want {:?}",
-            expected.head_count
-        ));
+        return Err(format!("head count: got {heads:?}, want {:?}", expected.head_count));
     }
     for id in &expected.saves {
-        if !effects
-            .iter()
-            .any(|e| matches!(e, Effect::SaveAttachment(s) if **s == **id))
-        {
-            return Err(format!(
-                "peer {id} changed but its attachment was not saved"
-            ));
+        if !effects.iter().any(|e| matches!(e, Effect::SaveAttachment(s) if **s == **id)) {
+            return Err(format!("peer {id} changed but its attachment was not saved"));
         }
     }
     Ok(())
@@ -883,14 +652,9 @@ struct Stats {
 
 fn load_corpus() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     entries.sort();
-    entries
-        .iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .collect()
+    entries.iter().filter_map(|p| std::fs::read(p).ok()).collect()
 }
 
 fn fail_with(seed: u64, what: &str, input: &str, why: &str) -> ! {
@@ -902,22 +666,13 @@ fn fail_with(seed: u64, what: &str, input: &str, why: &str) -> ! {
     panic!("fuzz failure (replay with NOOM_FUZZ_SEED={seed}; input saved to {}):\n{what}\ninput ({} bytes): {shown:?}\n{why}", file.display(), input.len());
 }
 
-fn parser_phase(
-    rng: &mut Rng,
-    seed: u64,
-    corpus: &[Vec<u8>],
-    deadline: Instant,
-    stats: &mut Stats,
-) {
+fn parser_phase(rng: &mut Rng, seed: u64, corpus: &[Vec<u8>], deadline: Instant, stats: &mut Stats) {
     let ids = vec!["peer0001".to_owned(), "peer0002".to_owned()];
     while Instant::now() < deadline {
         for _ in 0..256 {
             let frame = any_frame(rng, corpus, &ids);
-            let got = catch_unwind(AssertUnwindSafe(|| {
-                parse_client_frame(&frame).map(|m| describe(&m))
-            }));
-            let got =
-                got.unwrap_or_else(|_| fail_with(seed, "parse_client_frame panicked", &frame, ""));
+            let got = catch_unwind(AssertUnwindSafe(|| parse_client_frame(&frame).map(|m| describe(&m))));
+            let got = got.unwrap_or_else(|_| fail_with(seed, "parse_client_frame panicked", &frame, ""));
             let want = classify(&frame);
             let agree = match (&got, &want) {
                 (Ok(g), Ok(w)) => g == w,
@@ -925,24 +680,11 @@ fn parser_phase(
                 _ => false,
             };
             if !agree {
-                fail_with(
-                    seed,
-                    "parser disagrees with the contract",
-                    &frame,
-                    &format!("parser: {got:?}\ncontract: {want:?}"),
-                );
+                fail_with(seed, "parser disagrees with the contract", &frame, &format!("parser: {got:?}\ncontract: {want:?}"));
             }
             if let Err(e) = got {
-                if !matches!(
-                    e,
-                    ProtocolError::BadJson | ProtocolError::BadMessage | ProtocolError::TooLarge
-                ) {
-                    fail_with(
-                        seed,
-                        "parser returned a room-level error",
-                        &frame,
-                        &format!("{e:?}"),
-                    );
+                if !matches!(e, ProtocolError::BadJson | ProtocolError::BadMessage | ProtocolError::TooLarge) {
+                    fail_with(seed, "parser returned a room-level error", &frame, &format!("{e:?}"));
                 }
             }
             stats.parser_execs += 1;
@@ -953,21 +695,9 @@ fn parser_phase(
 /// The parser's message in the model's terms.
 fn describe(m: &ClientMessage<'_>) -> Msg {
     match m {
-        ClientMessage::Join {
-            name,
-            public,
-            state,
-        } => Msg::Join {
-            name: name.clone(),
-            public: *public,
-            audio: state.audio,
-            video: state.video,
-        },
+        ClientMessage::Join { name, public, state } => Msg::Join { name: name.clone(), public: *public, audio: state.audio, video: state.video },
         ClientMessage::Chat { text } => Msg::Chat { text: text.clone() },
-        ClientMessage::Signal { to, data } => Msg::Signal {
-            to: to.to_string(),
-            data: (*data).to_owned(),
-        },
+        ClientMessage::Signal { to, data } => Msg::Signal { to: to.to_string(), data: (*data).to_owned() },
         ClientMessage::State(p) => Msg::State([p.audio, p.video, p.screen, p.hand]),
         ClientMessage::Leave => Msg::Leave,
         ClientMessage::Peek => Msg::Peek,
@@ -987,22 +717,10 @@ fn one_room(rng: &mut Rng, seed: u64, corpus: &[Vec<u8>], deadline: Instant, sta
     let mut now = T0 + rng.below(1_000_000) as u64;
     // Sometimes the room starts with stored history, more than 100 entries included.
     let initial: Vec<ChatEntry> = (0..if rng.chance(30) { rng.below(150) } else { 0 })
-        .map(|i| ChatEntry {
-            from: "old00000".into(),
-            name: "Old".into(),
-            text: format!("old {i}"),
-            ts: now - 100_000 + i as u64,
-        })
+        .map(|i| ChatEntry { from: "old00000".into(), name: "Old".into(), text: format!("old {i}"), ts: now - 100_000 + i as u64 })
         .collect();
     let mut room = Room::new(&name, max_peers, initial.clone());
-    let mut model = Model {
-        name: name.clone(),
-        max_peers,
-        conns: Vec::new(),
-        history: initial.iter().cloned().collect(),
-        last_ts: initial.last().map_or(0, |e| e.ts),
-        public: false,
-    };
+    let mut model = Model { name: name.clone(), max_peers, conns: Vec::new(), history: initial.iter().cloned().collect(), last_ts: initial.last().map_or(0, |e| e.ts), public: false };
     while model.history.len() > HISTORY_LIMIT {
         model.history.pop_front();
     }
@@ -1019,17 +737,8 @@ fn one_room(rng: &mut Rng, seed: u64, corpus: &[Vec<u8>], deadline: Instant, sta
                 next_id += 1;
                 let id = format!("peer{next_id:04}{}", ["", "_x", "-Y9"][rng.below(3)]);
                 room.connect(id.clone(), now);
-                let stored = stored_attachment(&room, &id).unwrap_or_else(|| {
-                    fail_with(seed, "connect", &id, "no attachment after connect")
-                });
-                model.conns.push(Conn {
-                    id: id.clone(),
-                    peer: None,
-                    any: Bucket::new(200, 50, now),
-                    chat: Bucket::new(10, 2, now),
-                    dropped: 0,
-                    stored,
-                });
+                let stored = stored_attachment(&room, &id).unwrap_or_else(|| fail_with(seed, "connect", &id, "no attachment after connect"));
+                model.conns.push(Conn { id: id.clone(), peer: None, any: Bucket::new(200, 50, now), chat: Bucket::new(10, 2, now), dropped: 0, stored });
                 stats.connects += 1;
                 log.push(format!("connect {id}"));
             }
@@ -1038,14 +747,8 @@ fn one_room(rng: &mut Rng, seed: u64, corpus: &[Vec<u8>], deadline: Instant, sta
                 let id = pick_id(rng, &model);
                 let silent = rng.chance(25);
                 let before: Vec<String> = model.conns.iter().map(|c| c.id.clone()).collect();
-                let effects = catch_unwind(AssertUnwindSafe(|| {
-                    if silent {
-                        room.time_out(&id)
-                    } else {
-                        room.disconnect(&id)
-                    }
-                }))
-                .unwrap_or_else(|_| fail_with(seed, "disconnect panicked", &id, &log.join("\n")));
+                let effects = catch_unwind(AssertUnwindSafe(|| if silent { room.time_out(&id) } else { room.disconnect(&id) }))
+                    .unwrap_or_else(|_| fail_with(seed, "disconnect panicked", &id, &log.join("\n")));
                 let mut expected = Expected::default();
                 if silent {
                     if model.index(&id).is_some() {
@@ -1055,25 +758,17 @@ fn one_room(rng: &mut Rng, seed: u64, corpus: &[Vec<u8>], deadline: Instant, sta
                     model.remove(&id, &mut expected);
                 }
                 if let Err(why) = check(&before, &effects, &expected) {
-                    fail_with(
-                        seed,
-                        "disconnect",
-                        &id,
-                        &format!("{why}\nafter:\n{}", tail(&log)),
-                    );
+                    fail_with(seed, "disconnect", &id, &format!("{why}\nafter:\n{}", tail(&log)));
                 }
                 apply_saves(&room, &mut model, &effects);
                 stats.disconnects += 1;
                 stats.timeouts += u64::from(silent);
-                log.push(format!(
-                    "{} {id}",
-                    if silent { "time out" } else { "disconnect" }
-                ));
+                log.push(format!("{} {id}", if silent { "time out" } else { "disconnect" }));
             }
             11..=25 => {
                 now = match rng.below(10) {
                     0 => now.saturating_sub(rng.below(5_000) as u64), // the clock goes back
-                    1 => now + rng.below(3_600_000) as u64,           // a long quiet spell
+                    1 => now + rng.below(3_600_000) as u64,          // a long quiet spell
                     _ => now + rng.below(600) as u64,
                 };
             }
@@ -1085,66 +780,23 @@ fn one_room(rng: &mut Rng, seed: u64, corpus: &[Vec<u8>], deadline: Instant, sta
             27 => {
                 // A flood: the same frame many times at one instant.
                 let id = pick_id(rng, &model);
-                let frame = if rng.chance(50) {
-                    r#"{"type":"chat","text":"flood"}"#.to_owned()
-                } else {
-                    any_frame(rng, corpus, &[])
-                };
-                let n = if rng.chance(15) {
-                    900 + rng.below(400)
-                } else {
-                    20 + rng.below(250)
-                };
+                let frame = if rng.chance(50) { r#"{"type":"chat","text":"flood"}"#.to_owned() } else { any_frame(rng, corpus, &[]) };
+                let n = if rng.chance(15) { 900 + rng.below(400) } else { 20 + rng.below(250) };
                 for _ in 0..n {
-                    feed(
-                        seed,
-                        &mut room,
-                        &mut model,
-                        now,
-                        &id,
-                        Some(&frame),
-                        stats,
-                        &log,
-                    );
+                    feed(seed, &mut room, &mut model, now, &id, Some(&frame), stats, &log);
                 }
                 log.push(format!("flood {id} {}", short(&frame)));
             }
             _ => {
                 let id = pick_id(rng, &model);
                 let ids: Vec<String> = model.conns.iter().map(|c| c.id.clone()).collect();
-                let frame = if rng.chance(4) {
-                    None
-                } else {
-                    Some(any_frame(rng, corpus, &ids))
-                };
-                feed(
-                    seed,
-                    &mut room,
-                    &mut model,
-                    now,
-                    &id,
-                    frame.as_deref(),
-                    stats,
-                    &log,
-                );
-                log.push(format!(
-                    "{id} @{now}: {}",
-                    frame.as_deref().map_or("<binary>".into(), short)
-                ));
+                let frame = if rng.chance(4) { None } else { Some(any_frame(rng, corpus, &ids)) };
+                feed(seed, &mut room, &mut model, now, &id, frame.as_deref(), stats, &log);
+                log.push(format!("{id} @{now}: {}", frame.as_deref().map_or("<binary>".into(), short)));
             }
         }
         if model.joined() > max_peers || room.peer_count() != model.joined() {
-            fail_with(
-                seed,
-                "peer count",
-                "",
-                &format!(
-                    "room {} model {} max {max_peers}\n{}",
-                    room.peer_count(),
-                    model.joined(),
-                    tail(&log)
-                ),
-            );
+            fail_with(seed, "peer count", "", &format!("room {} model {} max {max_peers}\n{}", room.peer_count(), model.joined(), tail(&log)));
         }
     }
 }
@@ -1166,52 +818,23 @@ fn pick_id(rng: &mut Rng, model: &Model) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn feed(
-    seed: u64,
-    room: &mut Room,
-    model: &mut Model,
-    now: u64,
-    id: &str,
-    frame: Option<&str>,
-    stats: &mut Stats,
-    log: &[String],
-) {
+fn feed(seed: u64, room: &mut Room, model: &mut Model, now: u64, id: &str, frame: Option<&str>, stats: &mut Stats, log: &[String]) {
     let before: Vec<String> = model.conns.iter().map(|c| c.id.clone()).collect();
     let incoming = frame.map_or(Incoming::Binary, Incoming::Text);
     let effects = catch_unwind(AssertUnwindSafe(|| room.receive(now, id, incoming)))
-        .unwrap_or_else(|_| {
-            fail_with(
-                seed,
-                "Room::receive panicked",
-                frame.unwrap_or("<binary>"),
-                &tail(log),
-            )
-        });
+        .unwrap_or_else(|_| fail_with(seed, "Room::receive panicked", frame.unwrap_or("<binary>"), &tail(log)));
     // A forwarded signal must point into the frame; it is then checked as the frame it stands for.
     for effect in &effects {
         if let Effect::Forward { data, .. } = effect {
             if frame.and_then(|f| f.get(data.clone())).is_none() {
-                fail_with(
-                    seed,
-                    "Forward outside the frame",
-                    frame.unwrap_or("<binary>"),
-                    &format!("{data:?}\nafter:\n{}", tail(log)),
-                );
+                fail_with(seed, "Forward outside the frame", frame.unwrap_or("<binary>"), &format!("{data:?}\nafter:\n{}", tail(log)));
             }
         }
     }
-    let effects: Vec<Effect> = effects
-        .into_iter()
-        .map(|e| e.into_send(frame.unwrap_or_default()))
-        .collect();
+    let effects: Vec<Effect> = effects.into_iter().map(|e| e.into_send(frame.unwrap_or_default())).collect();
     let expected = model.receive(now, id, frame);
     if let Err(why) = check(&before, &effects, &expected) {
-        fail_with(
-            seed,
-            &format!("input from {id} at {now}"),
-            frame.unwrap_or("<binary>"),
-            &format!("{why}\nafter:\n{}", tail(log)),
-        );
+        fail_with(seed, &format!("input from {id} at {now}"), frame.unwrap_or("<binary>"), &format!("{why}\nafter:\n{}", tail(log)));
     }
     apply_saves(room, model, &effects);
     stats.room_inputs += 1;
@@ -1219,32 +842,18 @@ fn feed(
         .frames
         .iter()
         .find_map(|(to, f)| match f {
-            Frame::Json(v) if to == id && v["type"] == "error" => {
-                v["code"].as_str().map(str::to_owned)
-            }
+            Frame::Json(v) if to == id && v["type"] == "error" => v["code"].as_str().map(str::to_owned),
             _ => None,
         })
-        .or_else(|| {
-            expected
-                .closes
-                .first()
-                .map(|(_, code)| format!("closed {code}"))
-        })
-        .unwrap_or_else(|| {
-            if before.iter().any(|b| b == id) {
-                "accepted".into()
-            } else {
-                "ignored (unknown connection)".into()
-            }
-        });
+        .or_else(|| expected.closes.first().map(|(_, code)| format!("closed {code}")))
+        .unwrap_or_else(|| if before.iter().any(|b| b == id) { "accepted".into() } else { "ignored (unknown connection)".into() });
     *stats.outcomes.entry(outcome).or_default() += 1;
 }
 
 /// What the glue stores for a socket: the room's JSON, as serde reads it back
 /// after a wake-up (a JSON mistake would show up as a wrong restored room).
 fn stored_attachment(room: &Room, id: &str) -> Option<Attachment> {
-    room.attachment_json(id, 0)
-        .map(|json| serde_json::from_str(&json).expect("attachment JSON reads back"))
+    room.attachment_json(id, 0).map(|json| serde_json::from_str(&json).expect("attachment JSON reads back"))
 }
 
 /// The glue rewrites a socket's attachment when the core asks: mirror that.
@@ -1262,17 +871,7 @@ fn apply_saves(room: &Room, model: &mut Model, effects: &[Effect]) {
 fn restore(rng: &mut Rng, seed: u64, room: &mut Room, model: &mut Model, now: u64, log: &[String]) {
     for c in &model.conns {
         if c.stored.peer != c.peer {
-            fail_with(
-                seed,
-                "attachment out of date",
-                &c.id,
-                &format!(
-                    "stored {:?}\nin memory {:?}\n{}",
-                    c.stored.peer,
-                    c.peer,
-                    tail(log)
-                ),
-            );
+            fail_with(seed, "attachment out of date", &c.id, &format!("stored {:?}\nin memory {:?}\n{}", c.stored.peer, c.peer, tail(log)));
         }
     }
     // The runtime hands the sockets back in no particular order; attachments go through JSON.
@@ -1284,20 +883,12 @@ fn restore(rng: &mut Rng, seed: u64, room: &mut Room, model: &mut Model, now: u6
     let attachments: Vec<Attachment> = model
         .conns
         .iter()
-        .map(|c| {
-            serde_json::from_str(&serde_json::to_string(&c.stored).unwrap_or_default())
-                .unwrap_or_else(|e| fail_with(seed, "attachment JSON", &c.id, &e.to_string()))
-        })
+        .map(|c| serde_json::from_str(&serde_json::to_string(&c.stored).unwrap_or_default()).unwrap_or_else(|e| fail_with(seed, "attachment JSON", &c.id, &e.to_string())))
         .collect();
     let history: Vec<ChatEntry> = model.history.iter().cloned().collect();
-    *room = catch_unwind(AssertUnwindSafe(|| {
-        Room::restore(&model.name, model.max_peers, history, attachments, now)
-    }))
-    .unwrap_or_else(|_| fail_with(seed, "Room::restore panicked", "", &tail(log)));
-    model.public = model
-        .conns
-        .iter()
-        .any(|c| c.stored.peer.is_some() && c.stored.public);
+    *room = catch_unwind(AssertUnwindSafe(|| Room::restore(&model.name, model.max_peers, history, attachments, now)))
+        .unwrap_or_else(|_| fail_with(seed, "Room::restore panicked", "", &tail(log)));
+    model.public = model.conns.iter().any(|c| c.stored.peer.is_some() && c.stored.public);
     for c in &mut model.conns {
         c.any = Bucket::new(200, 50, now);
         c.chat = Bucket::new(10, 2, now);
@@ -1327,12 +918,8 @@ fn write_figures(doc: &Path, seed: u64, corpus: usize, stats: &Stats, elapsed: D
 fn splice(doc: &Path, name: &str, body: &str) {
     let begin = format!("<!-- figures:{name}:begin -->");
     let end = format!("<!-- figures:{name}:end -->");
-    let Ok(text) = std::fs::read_to_string(doc) else {
-        return eprintln!("cannot read {}", doc.display());
-    };
-    let (Some(b), Some(e)) = (text.find(&begin), text.find(&end)) else {
-        return eprintln!("no {begin} in {}", doc.display());
-    };
+    let Ok(text) = std::fs::read_to_string(doc) else { return eprintln!("cannot read {}", doc.display()) };
+    let (Some(b), Some(e)) = (text.find(&begin), text.find(&end)) else { return eprintln!("no {begin} in {}", doc.display()) };
     let updated = format!("{}{begin}\n{body}{}", &text[..b], &text[e..]);
     if let Err(err) = std::fs::write(doc, updated) {
         eprintln!("cannot write {}: {err}", doc.display());
@@ -1341,33 +928,20 @@ fn splice(doc: &Path, name: &str, body: &str) {
 
 #[test]
 fn fuzz_parser_and_room_core_against_the_contract() {
-    let seconds: u64 = std::env::var("NOOM_FUZZ_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let seconds: u64 = std::env::var("NOOM_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let seed: u64 = std::env::var("NOOM_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        });
+        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1);
     let corpus = load_corpus();
-    assert!(
-        corpus.len() >= 10,
-        "fuzz/corpus/ should hold the seed inputs"
-    );
+    assert!(corpus.len() >= 10, "fuzz/corpus/ should hold the seed inputs");
     let mut rng = Rng(seed);
     let mut stats = Stats::default();
     let start = Instant::now();
     // Every corpus entry as it is, first.
     for entry in &corpus {
         let frame = String::from_utf8_lossy(entry);
-        let got = parse_client_frame(&frame)
-            .map(|m| describe(&m))
-            .map_err(|e| e.code());
+        let got = parse_client_frame(&frame).map(|m| describe(&m)).map_err(|e| e.code());
         assert_eq!(got, classify(&frame), "corpus entry {frame:?}");
         stats.parser_execs += 1;
     }
@@ -1380,27 +954,9 @@ fn fuzz_parser_and_room_core_against_the_contract() {
         elapsed.as_secs(), stats.parser_execs, stats.room_inputs, stats.rooms, stats.restores, stats.outcomes
     );
     if let Ok(doc) = std::env::var("NOOM_FUZZ_DOC") {
-        write_figures(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join(doc),
-            seed,
-            corpus.len(),
-            &stats,
-            elapsed,
-        );
+        write_figures(&Path::new(env!("CARGO_MANIFEST_DIR")).join(doc), seed, corpus.len(), &stats, elapsed);
     }
-    for code in [
-        "bad_json",
-        "bad_message",
-        "not_joined",
-        "name_invalid",
-        "text_invalid",
-        "unknown_peer",
-        "rate_limited",
-        "too_large",
-    ] {
-        assert!(
-            stats.outcomes.contains_key(code) || seconds < 5,
-            "the run never produced {code}: the generators have drifted"
-        );
+    for code in ["bad_json", "bad_message", "not_joined", "name_invalid", "text_invalid", "unknown_peer", "rate_limited", "too_large"] {
+        assert!(stats.outcomes.contains_key(code) || seconds < 5, "the run never produced {code}: the generators have drifted");
     }
 }
