@@ -56,7 +56,7 @@ function formatTime(ts) {
  * @param {object} opts
  * @param {HTMLElement} opts.log  the list that holds messages
  * @param {HTMLFormElement} opts.form
- * @param {HTMLInputElement} opts.input
+ * @param {HTMLTextAreaElement} opts.input  Enter sends, Shift+Enter starts a new line
  * @param {HTMLElement} opts.badge  unread count, hidden when zero
  * @param {() => boolean} opts.isVisible  whether the panel is open and the page in view
  * @param {(text: string) => boolean} opts.send  false when the message could not go out
@@ -101,9 +101,28 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen,
       input.reportValidity();
       return;
     }
-    if (send(text)) input.value = '';
+    if (send(text)) {
+      input.value = '';
+      fitInput();
+    }
   });
-  input.addEventListener('input', () => input.setCustomValidity(''));
+  input.addEventListener('input', () => {
+    input.setCustomValidity('');
+    fitInput();
+  });
+  // Enter sends, as in other chats; Shift+Enter is a new line, and so is
+  // Enter while an input method is still composing a word.
+  input.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    form.requestSubmit();
+  });
+
+  /** The box as tall as its text, up to its CSS max-height (then it scrolls). */
+  function fitInput() {
+    input.style.height = 'auto';
+    input.style.height = `${input.scrollHeight + input.offsetHeight - input.clientHeight}px`;
+  }
 
   return {
     /** Replaces the log with `history` (a fresh `welcome`, after a reconnect too). */

@@ -113,6 +113,27 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     }
   });
 
+  it('chat takes more than one line: Shift+Enter breaks the line, Enter sends', { timeout: TEST_TIMEOUT }, async () => {
+    const input = ann.page.getByTestId('chat-input');
+    const oneLine = (await input.boundingBox()).height;
+    await input.fill('first line');
+    await input.press('Shift+Enter');
+    await input.pressSequentially('second line');
+    assert.equal(await input.inputValue(), 'first line\nsecond line', 'Shift+Enter sent the message');
+    assert.ok((await input.boundingBox()).height > oneLine, 'the box did not grow with the second line');
+    await input.press('Enter');
+    await bob.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="chat-log"] .chat-text')]
+      .some((p) => p.textContent === 'first line\nsecond line' && p.getClientRects()[0]?.height > 0), null, { timeout: 10_000 });
+    // Two lines on Bob's screen too, not one.
+    const lines = await bob.page.evaluate(() => {
+      const text = [...document.querySelectorAll('[data-testid="chat-log"] .chat-text')].at(-1);
+      return Math.round(text.getBoundingClientRect().height / parseFloat(getComputedStyle(text).lineHeight));
+    });
+    assert.equal(lines, 2);
+    assert.equal(await input.inputValue(), '');
+    assert.equal((await input.boundingBox()).height, oneLine, 'the box kept its height after sending');
+  });
+
   it('chat counts characters as the server does, not UTF-16 units', { timeout: TEST_TIMEOUT }, async () => {
     // 1500 emoji are 3000 UTF-16 units but 1500 characters: within the 2000.
     const foxes = '🦊'.repeat(1500);
