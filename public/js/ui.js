@@ -35,6 +35,8 @@ export function createTile({ id, name, self = false, onPin = () => {} }) {
     'data-peer-id': id,
     'data-self': self,
     dataset: { audio: 'false', video: 'false', screen: 'false', hand: 'false', connection: self ? 'connected' : 'new', pinned: 'false', featured: 'false' },
+    // A double click fills the screen with this video (a shared screen, mostly); another, or Esc, ends it.
+    on: { dblclick: () => toggleFullscreen(root) },
   },
   video,
   audio,
@@ -100,6 +102,12 @@ export function createTile({ id, name, self = false, onPin = () => {} }) {
   };
   tile.setName(name);
   return tile;
+}
+
+/** Shows `element` full screen, or leaves full screen if it already is. */
+function toggleFullscreen(element) {
+  if (document.fullscreenElement === element) document.exitFullscreen?.().catch(() => {});
+  else element.requestFullscreen?.().catch(() => {});
 }
 
 /**

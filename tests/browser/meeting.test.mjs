@@ -281,6 +281,13 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitRemoteVideosPlaying(bob.page, 1);
     // A shared screen keeps its resolution and gives up frame rate.
     assert.deepEqual(await videoLimits(ann.page), [{ maxBitrate: 1_500_000, maxFramerate: 15, scaleResolutionDownBy: 1 }]);
+    // A double click fills Bob's screen with Ann's; another gives it back.
+    const fullscreenPeer = () => bob.page.evaluate(() => document.fullscreenElement?.dataset.peerId ?? null);
+    await bob.page.locator(`[data-testid="tile"][data-peer-id="${annId}"]`).dblclick();
+    await bob.page.waitForFunction((id) => document.fullscreenElement?.dataset.peerId === id, annId, { timeout: 5000 });
+    await bob.page.locator(`[data-testid="tile"][data-peer-id="${annId}"]`).dblclick();
+    await bob.page.waitForFunction(() => document.fullscreenElement === null, null, { timeout: 5000 });
+    assert.equal(await fullscreenPeer(), null);
     // The browser's own "Stop sharing" ends the track; the camera comes back.
     await ann.page.evaluate(() => window.__noom.local.screen.dispatchEvent(new Event('ended')));
     await waitTileAttr(bob.page, annId, 'data-screen', 'false');
