@@ -400,6 +400,13 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       await dan.page.getByTestId('muted-hint').waitFor({ state: 'visible', timeout: 10_000 });
       await screenshot(dan.page, 'muted-hint.png');
       assert.equal(await dan.page.getByTestId('mute').getAttribute('data-on'), 'false');
+      // On a phone an open panel fills the stage: the notice does not cover its form.
+      await dan.page.setViewportSize({ width: 390, height: 760 });
+      assert.equal(await dan.page.getByTestId('chat').getAttribute('aria-pressed'), 'true', 'the chat was not open');
+      assert.equal(await dan.page.getByTestId('muted-hint').isVisible(), false, 'the notice covers the open chat');
+      await dan.page.getByTestId('chat').click(); // closed: the notice shows again
+      assert.equal(await dan.page.getByTestId('muted-hint').isVisible(), true);
+      await dan.page.setViewportSize({ width: 1280, height: 720 });
       await dan.page.getByTestId('muted-hint-unmute').click();
       assert.equal(await dan.page.getByTestId('mute').getAttribute('data-on'), 'true');
       assert.equal(await dan.page.getByTestId('muted-hint').isVisible(), false, 'unmuted, the notice stayed');
