@@ -212,7 +212,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     });
     setToggle(ui.hand, { on: state.hand, iconName: 'hand', label: 'Raise hand (Ctrl+Alt+H)', pressed: state.hand });
     renderPeopleList();
-    watchMutedTalk();
+    watchMutedTalk(); // every change of the mic passes here
   }
 
   function replaceOnAllLinks(kind, track) {
