@@ -17,7 +17,11 @@ import { meetingTitle, rememberMeeting } from './names.js';
 import { featuredKey, handsFirst, withHand } from './spotlight.js';
 import { shortcutFor } from './shortcuts.js';
 import { canShareSheet, shareInvite } from './invite.js';
+import { fillReactionBar, reactionIn, showReaction } from './reactions.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
+
+/** The least time between two reactions one sends (a held click is not a flood of signals). */
+const REACTION_GAP_MS = 250;
 
 /** How long "your microphone is off" shows, and the least time between two. */
 const MUTED_HINT_MS = 6000;
@@ -58,6 +62,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     camera: byId('btn-camera'),
     screen: byId('btn-screen'),
     hand: byId('btn-hand'),
+    react: byId('btn-react'),
+    reactions: byId('reactions'),
     leave: byId('btn-leave'),
     invite: byId('btn-invite'),
     chatButton: byId('btn-chat'),
@@ -87,6 +93,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     /** What the self level is read from now: a peer (its audio sender) or the mic track. */
     selfLevelSource: null,
     selfVideoTrack: undefined,
+    /** When this side last sent a reaction. */
+    reactedAt: -Infinity,
     /** Listening for talk while the mic is off: the track listened to, and how to stop. */
     mutedTalk: null,
     /** When "your microphone is off" last showed, and the timer that hides it. */
@@ -431,6 +439,12 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         break;
       case 'signal':
         if (call.selfId && msg.from && msg.from !== call.selfId) {
+          const reaction = reactionIn(msg.data);
+          if (reaction) {
+            const sender = call.peers.get(msg.from);
+            if (sender) showReaction(sender.tile.root, reaction);
+            break;
+          }
           const peer = call.peers.get(msg.from) ?? addPeer({ id: msg.from, name: 'Guest' }, { offer: false });
           peer.link.handleSignal(msg.data);
         }
@@ -553,6 +567,20 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     sendState();
   }
 
+  /** Shows a reaction over your own tile and sends it to everyone else, one signal each. */
+  function sendReaction(emoji) {
+    const now = performance.now();
+    if (!call.selfId || now - call.reactedAt < REACTION_GAP_MS) return;
+    call.reactedAt = now;
+    showReaction(selfTile.root, emoji);
+    for (const id of call.peers.keys()) call.signaling.send({ type: 'signal', to: id, data: { reaction: emoji } });
+  }
+
+  function showReactionBar(open) {
+    show(ui.reactions, open);
+    ui.react.setAttribute('aria-expanded', String(open));
+  }
+
   function toggleHand() {
     call.local.hand = !call.local.hand;
     noteHand('self', call.local.hand);
@@ -617,6 +645,12 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   function onKeydown(event) {
+    // Escape closes the reaction bar first, as it would any open menu.
+    if (event.key === 'Escape' && !ui.reactions.hidden) {
+      showReactionBar(false);
+      ui.react.focus();
+      return;
+    }
     const action = shortcutFor(event, { panelOpen: ui.side.dataset.panel !== 'none' });
     if (action === 'close-panel') {
       // Focus goes back to the button that opened the panel.
@@ -683,6 +717,9 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   // Phones and tablets have no screen capture: no button that can only fail.
   show(ui.screen, typeof navigator.mediaDevices?.getDisplayMedia === 'function');
   ui.hand.onclick = toggleHand;
+  ui.react.onclick = () => showReactionBar(ui.reactions.hidden);
+  fillReactionBar(ui.reactions, sendReaction);
+  showReactionBar(false);
   const invite = () => shareInvite(call.room, (message, ms) => toast(ui.toasts, message, ms));
   ui.invite.onclick = invite;
   ui.aloneInvite.onclick = invite;
@@ -697,6 +734,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   ui.micSelect.onchange = () => switchDevice('audio', ui.micSelect.value);
   ui.speakerSelect.onchange = () => chooseSpeaker(ui.speakerSelect.value);
   setToggle(ui.leave, { on: true, iconName: 'leave', label: 'Leave the meeting' });
+  setToggle(ui.react, { on: true, iconName: 'mood', label: 'Send a reaction' });
   setToggle(ui.invite, { on: true, iconName: 'link', label: canShareSheet() ? 'Share invite link' : 'Copy invite link' });
   ui.aloneInvite.textContent = ui.invite.title;
   setToggle(ui.devicesButton, { on: true, iconName: 'tune', label: 'Audio and video settings', pressed: false });

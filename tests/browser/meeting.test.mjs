@@ -197,6 +197,26 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await bob.page.getByTestId('chat').click(); // as it was: the chat open
   });
 
+  it('a reaction rises over the sender\'s video for everyone', { timeout: TEST_TIMEOUT }, async () => {
+    const reactionsOn = (page, peerId) => page.$$eval(`[data-testid="tile"][data-peer-id="${peerId}"] [data-testid="reaction"]`,
+      (nodes) => nodes.map((n) => n.textContent));
+    await ann.page.getByTestId('react').click();
+    assert.equal(await ann.page.getByTestId('react').getAttribute('aria-expanded'), 'true');
+    await ann.page.getByTestId('reactions').getByRole('button', { name: 'Thumbs up' }).click();
+    await bob.page.waitForFunction((id) => document.querySelector(`[data-testid="tile"][data-peer-id="${id}"] [data-testid="reaction"]`)?.textContent === '👍',
+      annId, { timeout: 5000 });
+    assert.deepEqual(await reactionsOn(ann.page, annId), ['👍'], 'not shown over Ann\'s own tile');
+    assert.deepEqual(await reactionsOn(bob.page, bobId), [], 'shown over the wrong tile');
+    // It fades away, and the bar closes with Escape, focus back on its button.
+    await bob.page.waitForFunction(() => !document.querySelector('[data-testid="reaction"]'), null, { timeout: 6000 });
+    await ann.page.keyboard.press('Escape');
+    assert.equal(await ann.page.getByTestId('reactions').isVisible(), false);
+    assert.equal(await ann.page.evaluate(() => document.activeElement?.dataset.testid), 'react');
+    // A reaction is not a signal for the peer link: the call goes on untouched.
+    await waitRemoteVideosPlaying(bob.page, 1);
+    assert.equal(await ann.page.getByTestId('chat-input').isVisible(), true, 'Escape closed the chat instead of the bar');
+  });
+
   it('the speaking ring follows the sound, with no audio graph running in a call', { timeout: TEST_TIMEOUT }, async () => {
     // In a call, levels come from the packets' level headers (the others) and
     // the audio sender's stats (oneself), so neither page keeps an AudioContext.

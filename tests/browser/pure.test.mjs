@@ -1,7 +1,7 @@
 // The page's pure helpers, checked in Node without a browser: room names and
 // invite links, display names, the reconnect backoff, the socket address,
 // who takes the stage and who is listed first, a chat message as a notice
-// and the links in it, talk told from other sounds, the tab's title, who
+// and the links in it, reactions among signals, talk told from other sounds, the tab's title, who
 // the pre-join screen says is there, the keyboard shortcuts, the invite
 // link, the meeting page's module preloads.
 import { describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import {
 import { shortcutFor } from '../../public/js/shortcuts.js';
 import { inviteLink } from '../../public/js/invite.js';
 import { talkDetector } from '../../public/js/media.js';
+import { reactionIn, REACTIONS } from '../../public/js/reactions.js';
 import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
 import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
@@ -152,6 +153,18 @@ describe('links in chat', () => {
     }
     const text = '😀 https://a.b/ç?q=1 and http://c.d.';
     assert.equal(splitLinks(text).map((p) => p.text).join(''), text);
+  });
+});
+
+describe('reactions', () => {
+  it('are told apart from the peer link\'s signals, and only the ones on offer count', () => {
+    assert.equal(reactionIn({ reaction: '👍' }), '👍');
+    assert.equal(reactionIn({ reaction: '❤️' }), '❤️');
+    assert.equal(Object.keys(REACTIONS).length, 6);
+    for (const data of [{ description: { type: 'offer', sdp: 'v=0' } }, { candidate: { candidate: '' } }, { reaction: '<img>' },
+      { reaction: 'toString' }, { reaction: 1 }, null, undefined, 'x', []]) {
+      assert.equal(reactionIn(data), null, JSON.stringify(data));
+    }
   });
 });
 
