@@ -15,7 +15,7 @@ import {
 import { createChat, previewText } from './chat.js';
 import { meetingTitle, rememberMeeting } from './names.js';
 import { featuredKey, handsFirst, withHand } from './spotlight.js';
-import { shortcutFor } from './shortcuts.js';
+import { isPushToTalk, shortcutFor } from './shortcuts.js';
 import { canShareSheet, shareInvite } from './invite.js';
 import { fillReactionBar, reactionIn, showReaction } from './reactions.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
@@ -93,6 +93,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     /** What the self level is read from now: a peer (its audio sender) or the mic track. */
     selfLevelSource: null,
     selfVideoTrack: undefined,
+    /** Space is held to talk with the microphone otherwise off. */
+    pushToTalk: false,
     /** When this side last sent a reaction. */
     reactedAt: -Infinity,
     /** Listening for talk while the mic is off: the track listened to, and how to stop. */
@@ -645,6 +647,15 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   function onKeydown(event) {
+    // Hold Space to talk while the microphone is off (push to talk).
+    if (isPushToTalk(event)) {
+      event.preventDefault(); // not a page scroll
+      if (!event.repeat && call.local.audio && !call.local.micOn) {
+        call.pushToTalk = true;
+        toggleMic();
+      }
+      return;
+    }
     // Escape closes the reaction bar first, as it would any open menu.
     if (event.key === 'Escape' && !ui.reactions.hidden) {
       showReactionBar(false);
@@ -663,6 +674,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     if (action === 'hand') toggleHand();
     if (action === 'mic') toggleMic();
     if (action === 'camera') toggleCamera();
+  }
+
+  /** Space let go (or the window left while it was held): the microphone goes off again. */
+  function releasePushToTalk(event) {
+    if (!call.pushToTalk || (event.type === 'keyup' && event.code !== 'Space')) return;
+    call.pushToTalk = false;
+    if (call.local.micOn) toggleMic();
   }
 
   function enableSound() {
@@ -688,6 +706,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     call.local.audio = call.local.video = call.local.screen = null;
     selfTile.remove();
     window.removeEventListener('keydown', onKeydown);
+    window.removeEventListener('keyup', releasePushToTalk);
+    window.removeEventListener('blur', releasePushToTalk);
     window.removeEventListener('pagehide', onPagehide);
     document.removeEventListener('visibilitychange', onVisibilityChange);
     document.title = meetingTitle(call.room);
@@ -741,6 +761,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   setToggle(ui.peopleButton, { on: true, iconName: 'people', label: 'People', pressed: false });
   setToggle(ui.chatButton, { on: true, iconName: 'chat', label: 'Chat', pressed: false });
   window.addEventListener('keydown', onKeydown);
+  window.addEventListener('keyup', releasePushToTalk);
+  window.addEventListener('blur', releasePushToTalk);
   window.addEventListener('pagehide', onPagehide);
   document.addEventListener('visibilitychange', onVisibilityChange);
   navigator.mediaDevices?.addEventListener?.('devicechange', refreshDevices);

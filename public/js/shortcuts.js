@@ -21,3 +21,17 @@ export function shortcutFor(event, { panelOpen }) {
   if (key === 'e') return 'camera';
   return null;
 }
+
+/** Elements with a use of their own for Space: typing, pressing, choosing. */
+const OWNS_SPACE = 'input, textarea, select, button, a[href], [contenteditable=""], [contenteditable="true"]';
+
+/**
+ * Whether a key event is push-to-talk's key: Space with no modifier, away
+ * from any element that uses Space itself (so a focused button still
+ * presses and the chat still types spaces).
+ * @param {{code: string, ctrlKey: boolean, metaKey: boolean, altKey: boolean, shiftKey: boolean, target?: {closest?: (selector: string) => unknown}}} event
+ */
+export function isPushToTalk(event) {
+  return event.code === 'Space' && !event.ctrlKey && !event.metaKey && !event.altKey && !event.shiftKey
+    && !event.target?.closest?.(OWNS_SPACE);
+}

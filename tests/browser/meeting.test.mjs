@@ -181,6 +181,22 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await waitTileAttr(ann.page, bobId, 'data-audio', 'false');
     await bob.page.keyboard.press('Control+d');
     await waitTileAttr(ann.page, bobId, 'data-audio', 'true');
+    // Push to talk: with the microphone off and nothing focused, it is on while Space is held.
+    await bob.page.keyboard.press('Control+d');
+    await waitTileAttr(ann.page, bobId, 'data-audio', 'false');
+    await bob.page.evaluate(() => document.activeElement?.blur());
+    await bob.page.keyboard.down('Space');
+    await waitTileAttr(ann.page, bobId, 'data-audio', 'true');
+    await bob.page.keyboard.up('Space');
+    await waitTileAttr(ann.page, bobId, 'data-audio', 'false');
+    // In the chat box, Space is only a space.
+    await bob.page.getByTestId('chat-input').focus();
+    await bob.page.keyboard.press('Space');
+    assert.equal(await bob.page.getByTestId('chat-input').inputValue(), ' ');
+    assert.equal(await bob.page.locator('[data-testid="tile"][data-self]').getAttribute('data-audio'), 'false');
+    await bob.page.getByTestId('chat-input').fill('');
+    await bob.page.keyboard.press('Control+d');
+    await waitTileAttr(ann.page, bobId, 'data-audio', 'true');
     // Ctrl+Alt+H (⌘+Ctrl+H on a Mac) raises and lowers the hand, as in other meeting apps.
     await bob.page.keyboard.press('Control+Alt+KeyH');
     await waitTileAttr(ann.page, bobId, 'data-hand', 'true');

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import {
   parseRoomInput, nameProblem, roomFromPath, isValidRoomName, meetingTitle, presenceText, withRecent,
 } from '../../public/js/names.js';
-import { shortcutFor } from '../../public/js/shortcuts.js';
+import { isPushToTalk, shortcutFor } from '../../public/js/shortcuts.js';
 import { inviteLink } from '../../public/js/invite.js';
 import { talkDetector } from '../../public/js/media.js';
 import { reactionIn, REACTIONS } from '../../public/js/reactions.js';
@@ -253,6 +253,17 @@ describe('keyboard shortcuts', () => {
     assert.equal(shortcutFor(press('h', 'meta ctrl'), closed), 'hand');
     assert.equal(shortcutFor(press('h', 'ctrl'), closed), null, 'Ctrl+H is the browser\'s history');
     assert.equal(shortcutFor(press('h', 'ctrl alt shift'), closed), null);
+  });
+
+  it('hold Space to talk, unless a box or button has its own use for it', () => {
+    const on = (matches) => ({ closest: (selector) => (matches.some((m) => selector.split(', ').includes(m)) ? {} : null) });
+    assert.equal(isPushToTalk({ ...press(' ', '', 'Space'), target: on([]) }), true, 'on the page');
+    assert.equal(isPushToTalk({ ...press(' ', '', 'Space'), target: undefined }), true, 'no target (window)');
+    for (const owner of ['textarea', 'input', 'button', 'select', 'a[href]']) {
+      assert.equal(isPushToTalk({ ...press(' ', '', 'Space'), target: on([owner]) }), false, owner);
+    }
+    assert.equal(isPushToTalk({ ...press(' ', 'ctrl', 'Space'), target: on([]) }), false, 'with a modifier');
+    assert.equal(isPushToTalk({ ...press('k', '', 'KeyK'), target: on([]) }), false);
   });
 
   it('close an open panel with Escape, unless something else took the key', () => {
