@@ -72,6 +72,8 @@ export function createTile({ id, name, self = false, onPin = () => {} }) {
       for (const key of ['audio', 'video', 'screen', 'hand']) {
         if (typeof peerState[key] === 'boolean') root.dataset[key] = String(peerState[key]);
       }
+      // Muted: the ring goes out now, not at the meter's next reading.
+      if (peerState.audio === false) tile.setLevel(0);
     },
     setVideoStream(stream) {
       if (video.srcObject !== stream) video.srcObject = stream;
