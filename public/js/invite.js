@@ -1,6 +1,8 @@
 // Passing a meeting's link on: the share sheet on a phone, the clipboard
 // elsewhere, and a notice to copy from when neither works.
 
+import { roomPath } from './names.js';
+
 /** A touch screen whose browser has a share sheet (phones, tablets). */
 export function canShareSheet() {
   return typeof navigator.share === 'function' && window.matchMedia('(hover: none)').matches;
@@ -8,7 +10,7 @@ export function canShareSheet() {
 
 /** The address that brings someone to `room`'s pre-join screen. */
 export function inviteLink(room, origin = window.location.origin) {
-  return `${origin}/r/${encodeURIComponent(room)}`;
+  return `${origin}${roomPath(room)}`;
 }
 
 /**

@@ -2,7 +2,7 @@
 // recent one, see public rooms.
 
 import { el, byId, show } from './dom.js';
-import { parseRoomInput, nameProblem, loadName, saveName, recentMeetings } from './names.js';
+import { parseRoomInput, roomPath, nameProblem, loadName, saveName, recentMeetings } from './names.js';
 
 const REFRESH_MS = 5000;
 
@@ -34,9 +34,7 @@ function rememberName() {
 }
 
 function meetingUrl(room) {
-  const url = new URL(`/r/${encodeURIComponent(room)}`, window.location.origin);
-  if (lobby.isPublic.checked) url.searchParams.set('public', '1');
-  return url.pathname + url.search;
+  return roomPath(room, lobby.isPublic.checked);
 }
 
 async function createMeeting() {
@@ -68,16 +66,19 @@ function joinMeeting(event) {
   window.location.assign(meetingUrl(parsed.room));
 }
 
+/** One row of a room list: the room's name as a link to `href`, and `detail` beside it. */
+function roomItem(room, href, detail) {
+  return el('li', { class: 'room-item', dataset: { room } },
+    el('a', { href, class: 'room-link' }, el('span', { class: 'room-name', text: room }), detail));
+}
+
 function renderRooms(rooms) {
-  const items = rooms.map(({ room, peers }) => el('li', { class: 'room-item', dataset: { room } },
-    el('a', { href: `/r/${encodeURIComponent(room)}`, class: 'room-link' },
-      el('span', { class: 'room-name', text: room }),
-      el('span', {
-        class: 'room-count',
-        'data-testid': 'room-count',
-        'aria-label': `${peers} ${peers === 1 ? 'person' : 'people'}`,
-        text: String(peers),
-      }))));
+  const items = rooms.map(({ room, peers }) => roomItem(room, roomPath(room), el('span', {
+    class: 'room-count',
+    'data-testid': 'room-count',
+    'aria-label': `${peers} ${peers === 1 ? 'person' : 'people'}`,
+    text: String(peers),
+  })));
   lobby.list.replaceChildren(...items);
   show(lobby.empty, items.length === 0);
 }
@@ -92,10 +93,8 @@ function formatWhen(at, now = new Date()) {
 
 /** The meetings this browser joined lately (from localStorage; nothing asks the server). */
 function renderRecent() {
-  const items = recentMeetings().map(({ room, public: isPublic, at }) => el('li', { class: 'room-item', dataset: { room } },
-    el('a', { href: `/r/${encodeURIComponent(room)}${isPublic ? '?public=1' : ''}`, class: 'room-link' },
-      el('span', { class: 'room-name', text: room }),
-      el('time', { class: 'room-when', datetime: new Date(at).toISOString(), text: formatWhen(at) }))));
+  const items = recentMeetings().map(({ room, public: isPublic, at }) => roomItem(room, roomPath(room, isPublic),
+    el('time', { class: 'room-when', datetime: new Date(at).toISOString(), text: formatWhen(at) })));
   lobby.recentList.replaceChildren(...items);
   show(lobby.recent, items.length > 0);
 }

@@ -13,6 +13,11 @@ export function isValidRoomName(room) {
   return ROOM_NAME.test(room);
 }
 
+/** A meeting page's path; `isPublic` asks for the room to be listed if this visit opens it. */
+export function roomPath(room, isPublic = false) {
+  return `/r/${encodeURIComponent(room)}${isPublic ? '?public=1' : ''}`;
+}
+
 /**
  * The tab's title for a meeting page: the room, and in front the count of
  * chat messages not yet seen, so a meeting in a background tab shows there

@@ -2,7 +2,7 @@
 // skips it with `?autojoin=1&name=...`), then the meeting, then the end screen.
 
 import { byId, show } from './dom.js';
-import { roomFromPath, isValidRoomName, meetingTitle, nameProblem, loadName, saveName } from './names.js';
+import { roomFromPath, roomPath, isValidRoomName, meetingTitle, nameProblem, loadName, saveName } from './names.js';
 import { openLocalMedia } from './media.js';
 import { runPrejoin } from './prejoin.js';
 import { startMeeting } from './meeting.js';
@@ -17,9 +17,7 @@ function showEnded(title, text) {
   byId('ended-title').textContent = title;
   byId('ended-text').textContent = text ?? '';
   const rejoin = byId('rejoin');
-  rejoin.href = room && isValidRoomName(room)
-    ? `/r/${encodeURIComponent(room)}${isPublic ? '?public=1' : ''}`
-    : '/';
+  rejoin.href = room && isValidRoomName(room) ? roomPath(room, isPublic) : '/';
   show(rejoin, Boolean(room && isValidRoomName(room)));
   show(byId('ended'), true);
 }

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  parseRoomInput, nameProblem, roomFromPath, isValidRoomName, meetingTitle, presenceText, withRecent,
+  parseRoomInput, nameProblem, roomFromPath, roomPath, isValidRoomName, meetingTitle, presenceText, withRecent,
 } from '../../public/js/names.js';
 import { isPushToTalk, shortcutFor } from '../../public/js/shortcuts.js';
 import { inviteLink } from '../../public/js/invite.js';
@@ -31,6 +31,12 @@ describe('room names', () => {
     assert.match(parseRoomInput('team meeting').error, /letters, digits/);
     assert.match(parseRoomInput('x'.repeat(65)).error, /at most 64/);
     assert.match(parseRoomInput('<script>').error, /letters, digits/);
+  });
+
+  it('make the meeting page\'s path, public when asked', () => {
+    assert.equal(roomPath('abc-defg-hij'), '/r/abc-defg-hij');
+    assert.equal(roomPath('Team_1', true), '/r/Team_1?public=1');
+    assert.equal(roomFromPath(roomPath('Team_1', true).split('?')[0]), 'Team_1');
   });
 
   it('reads the room from the meeting path', () => {
