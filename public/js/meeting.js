@@ -656,13 +656,12 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       }
       return;
     }
-    // Escape closes the reaction bar first, as it would any open menu.
-    if (event.key === 'Escape' && !ui.reactions.hidden) {
+    const action = shortcutFor(event, { panelOpen: ui.side.dataset.panel !== 'none', reactionsOpen: !ui.reactions.hidden });
+    if (action === 'close-reactions') {
       showReactionBar(false);
       ui.react.focus();
       return;
     }
-    const action = shortcutFor(event, { panelOpen: ui.side.dataset.panel !== 'none' });
     if (action === 'close-panel') {
       // Focus goes back to the button that opened the panel.
       const button = panelButtons[ui.side.dataset.panel];

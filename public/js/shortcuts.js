@@ -4,16 +4,21 @@
 
 /**
  * What a key press asks for in a meeting, or null for none of ours:
- * - 'close-panel': Escape while a side panel is open (as it would close a sheet);
+ * - 'close-reactions': Escape while the reaction bar is open (as any open menu);
+ * - 'close-panel': Escape while a side panel is open and the bar is not (as it
+ *   would close a sheet);
  * - 'hand': Ctrl+Alt+H, or ⌘+Ctrl+H on a Mac (⌘+Alt+H hides windows there).
  *   Read by key position (`code`), since Alt changes `key` on a Mac;
  * - 'mic': Ctrl+D or ⌘+D; 'camera': Ctrl+E or ⌘+E.
  * @param {{key: string, code: string, ctrlKey: boolean, metaKey: boolean, altKey: boolean, shiftKey: boolean, defaultPrevented?: boolean}} event
- * @param {{panelOpen: boolean}} page
- * @returns {'close-panel'|'hand'|'mic'|'camera'|null}
+ * @param {{panelOpen: boolean, reactionsOpen?: boolean}} page
+ * @returns {'close-reactions'|'close-panel'|'hand'|'mic'|'camera'|null}
  */
-export function shortcutFor(event, { panelOpen }) {
-  if (event.key === 'Escape') return panelOpen && !event.defaultPrevented ? 'close-panel' : null;
+export function shortcutFor(event, { panelOpen, reactionsOpen = false }) {
+  if (event.key === 'Escape') {
+    if (reactionsOpen) return 'close-reactions';
+    return panelOpen && !event.defaultPrevented ? 'close-panel' : null;
+  }
   if (event.code === 'KeyH' && event.ctrlKey && (event.altKey || event.metaKey) && !event.shiftKey) return 'hand';
   if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return null;
   const key = event.key.toLowerCase();

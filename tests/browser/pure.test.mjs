@@ -272,10 +272,13 @@ describe('keyboard shortcuts', () => {
     assert.equal(isPushToTalk({ ...press('k', '', 'KeyK'), target: on([]) }), false);
   });
 
-  it('close an open panel with Escape, unless something else took the key', () => {
+  it('close the reaction bar, else an open panel, with Escape, unless something else took the key', () => {
     assert.equal(shortcutFor(press('Escape', '', 'Escape'), open), 'close-panel');
     assert.equal(shortcutFor(press('Escape', '', 'Escape'), closed), null);
     assert.equal(shortcutFor({ ...press('Escape', '', 'Escape'), defaultPrevented: true }, open), null);
+    // The reaction bar, an open menu, closes first.
+    assert.equal(shortcutFor(press('Escape', '', 'Escape'), { panelOpen: true, reactionsOpen: true }), 'close-reactions');
+    assert.equal(shortcutFor(press('Escape', '', 'Escape'), { panelOpen: false, reactionsOpen: true }), 'close-reactions');
   });
 });
 
