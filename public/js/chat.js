@@ -6,6 +6,7 @@
 // a new tab without telling the other page who opened it.
 
 import { el, show } from './dom.js';
+import { charCount } from './names.js';
 
 /** The contract's limit, in characters (code points), not UTF-16 units. */
 const TEXT_MAX = 2000;
@@ -96,7 +97,7 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen,
     event.preventDefault();
     const text = input.value;
     if (!text.trim()) return;
-    if ([...text].length > TEXT_MAX) {
+    if (charCount(text) > TEXT_MAX) {
       input.setCustomValidity(`At most ${TEXT_MAX} characters.`);
       input.reportValidity();
       return;

@@ -53,11 +53,19 @@ export function roomFromPath(pathname = window.location.pathname) {
   try { return decodeURIComponent(match[1]); } catch { return null; }
 }
 
+/**
+ * A text's length as the contract counts it: Unicode scalar values, so an
+ * emoji is one character (JavaScript's `length` counts it as two).
+ */
+export function charCount(text) {
+  return [...text].length;
+}
+
 /** Why a display name is refused, or null when it is fine. */
 export function nameProblem(name) {
   const trimmed = String(name ?? '').trim();
   if (!trimmed) return 'Enter your name.';
-  if ([...trimmed].length > NAME_MAX) return `Names are at most ${NAME_MAX} characters.`;
+  if (charCount(trimmed) > NAME_MAX) return `Names are at most ${NAME_MAX} characters.`;
   if (CONTROL.test(trimmed)) return 'Names cannot contain control characters.';
   return null;
 }
