@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
-import { launchBrowser, joinRoom, newPerson, closeAll, setPageHidden } from './helpers.mjs';
+import { launchBrowser, joinRoom, newPerson, closeAll, setPageHidden, waitJoined } from './helpers.mjs';
 
 describe('a full meeting', { timeout: 120_000 }, () => {
   let server;
@@ -64,7 +64,7 @@ describe('a full meeting', { timeout: 120_000 }, () => {
     await dan.page.waitForFunction(() => document.querySelector('[data-testid="prejoin-who"]')?.textContent === 'Ann is in this meeting.', null, { timeout: 15_000 });
     await dan.page.getByTestId('prejoin-name').fill('Dan');
     await dan.page.getByTestId('join').click();
-    await dan.page.waitForFunction(() => Boolean(window.__noom?.selfId), null, { timeout: 20_000 });
+    await waitJoined(dan.page);
     assert.equal(await who.isVisible(), false, 'the pre-join line stayed');
     // The peeks did not count as anyone: Ann sees Dan alone beside her.
     await people[0].page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]').length === 2, null, { timeout: 10_000 });

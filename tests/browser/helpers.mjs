@@ -94,11 +94,12 @@ function keepAudioContexts() {
       window.__audioContexts.push(this);
     }
   };
+  window.__openAudioContexts = () => window.__audioContexts.filter((c) => c.state !== 'closed').length;
 }
 
 /** How many AudioContexts the page has made and not closed. */
 export function openAudioContexts(page) {
-  return page.evaluate(() => (window.__audioContexts ?? []).filter((c) => c.state !== 'closed').length);
+  return page.evaluate(() => window.__openAudioContexts?.() ?? 0);
 }
 
 /**
@@ -115,7 +116,7 @@ export function setPageHidden(page, hidden) {
 
 /** Waits until `count` AudioContexts are open on a page (closing one takes a moment). */
 export function waitAudioContexts(page, count, timeout = 5000) {
-  return page.waitForFunction((n) => (window.__audioContexts ?? []).filter((c) => c.state !== 'closed').length === n, count, { timeout });
+  return page.waitForFunction((n) => (window.__openAudioContexts?.() ?? 0) === n, count, { timeout });
 }
 
 /**
