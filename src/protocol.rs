@@ -168,7 +168,7 @@ pub enum ClientMessage<'a> {
     Signal { to: Cow<'a, str>, data: &'a str },
     State(StatePatch),
     Leave,
-    /// Who is in the room, asked before joining (an extension of the contract).
+    /// Who is in the room, asked before or after joining (an extension of the contract).
     Peek,
 }
 
