@@ -2,9 +2,10 @@
 // local tracks, the controls. This is where messages from the server turn into
 // tiles and peer connections, and clicks turn into `state` frames.
 //
-// Reconnects: the server sees a new socket as a new peer with a new id, so on a
-// fresh `welcome` every old peer connection is closed and the call is rebuilt
-// from `welcome.peers`, this side offering to each (the newcomer offers).
+// Reconnects: the server sees a new socket as a new peer with a new id. Peer
+// connections that still carry media are kept and claimed back under the new
+// ids (resume.js); the rest of the call is rebuilt from `welcome.peers`, this
+// side offering to each (the newcomer offers).
 
 import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
@@ -18,10 +19,21 @@ import { featuredKey, handsFirst, withHand } from './spotlight.js';
 import { isPushToTalk, shortcutFor } from './shortcuts.js';
 import { canShareSheet, shareInvite } from './invite.js';
 import { fillReactionBar, reactionIn, showReaction } from './reactions.js';
+import { claimProof, linkSignalIn, newLinkKey } from './resume.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
 
 /** The least time between two reactions one sends (a held click is not a flood of signals). */
 const REACTION_GAP_MS = 250;
+
+/**
+ * How long a link whose other end lost its socket (or whose own socket came
+ * back) stays up waiting to be claimed back (resume.js): long enough for a
+ * server restart and the reconnect backoff's first steps.
+ */
+const PARK_MS = 15_000;
+
+/** How long a reconnected page waits for a peer to answer its claim before offering afresh. */
+const CLAIM_WAIT_MS = 3_000;
 
 /** How long "your microphone is off" shows, and the least time between two. */
 const MUTED_HINT_MS = 6000;
@@ -34,6 +46,15 @@ const STATUS_TEXT = {
   reconnecting: 'Reconnecting…',
   closed: 'Disconnected',
 };
+
+/** The booleans of a `state` frame, those it has. */
+function pickState(msg) {
+  const state = {};
+  for (const key of ['audio', 'video', 'screen', 'hand']) {
+    if (typeof msg[key] === 'boolean') state[key] = msg[key];
+  }
+  return state;
+}
 
 /**
  * Joins the room and runs the call until it ends.
@@ -83,8 +104,12 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     room,
     name,
     selfId: null,
-    /** id → {info, link, tile, stopLevel} */
+    /** Our id before the last reconnect: the server may list that socket until it notices it is gone. */
+    previousId: null,
+    /** id → {id, info, link, tile, stopLevel, send, key, parked, leaving} (see addPeer) */
     peers: new Map(),
+    /** Peers asked to take back a parked link: id → {info, proofs: proof → peer, timer} */
+    claims: new Map(),
     local: { audio, video, screen: null, micOn: Boolean(audio) && micOn, hand: false },
     preferred: { audio: audio?.getSettings().deviceId, video: video?.getSettings().deviceId },
     /** The output every remote voice plays on ('' for the system's default). */
@@ -295,11 +320,23 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       return existing;
     }
     const peer = {
+      /** The peer's id now: it changes when a link is claimed back after a reconnect. */
+      id: info.id,
       info: { audio: false, video: false, screen: false, hand: false, ...info },
-      tile: createTile({ id: info.id, name: info.name, onPin: () => togglePin(info.id) }),
+      tile: null,
       link: null,
       stopLevel: () => {},
+      send: (data) => call.signaling.send({ type: 'signal', to: peer.id, data }),
+      /** The link's key (resume.js), from whichever side offered first. */
+      key: null,
+      /** The timer that ends a parked link (one waiting to be claimed back), or 0. */
+      parked: 0,
+      /** The peer said it is leaving for good: nothing to wait for. */
+      leaving: false,
+      /** Joined under the name of a parked link: its hand and screen are restated, not news. */
+      returning: false,
     };
+    peer.tile = createTile({ id: info.id, name: info.name, onPin: () => togglePin(peer.id) });
     if (call.speaker) peer.tile.setSpeaker(call.speaker);
     peer.tile.setState(peer.info);
     noteHand(info.id, peer.info.hand);
@@ -308,15 +345,22 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       peerId: info.id,
       iceServers: call.iceServers,
       localTracks: () => ({ audio: call.local.audio, video: outgoingVideo() }),
-      sendSignal: (data) => call.signaling.send({ type: 'signal', to: info.id, data }),
+      sendSignal: peer.send,
       onTrack: (_stream, track) => onRemoteTrack(peer, track),
-      onConnectionState: (state) => peer.tile.setConnection(state),
+      onConnectionState: (state) => {
+        peer.tile.setConnection(state);
+        if (peer.parked && !isCarryingMedia(peer)) expireParked(peer);
+      },
     });
     call.peers.set(info.id, peer);
     watchSelfLevel();
     ui.grid.append(peer.tile.root);
     applyVideoLimits();
-    if (offer) peer.link.start();
+    if (offer) {
+      peer.key = newLinkKey();
+      peer.send({ link: peer.key });
+      peer.link.start();
+    }
     renderCount();
     renderPeopleList();
     return peer;
@@ -358,6 +402,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     const peer = call.peers.get(id);
     if (!peer) return null;
     call.peers.delete(id);
+    clearTimeout(peer.parked);
     if (call.pinned === id) call.pinned = null;
     noteHand(id, false);
     withdrawPeerNotice(id, 'hand');
@@ -373,6 +418,147 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function removeAllPeers() {
     for (const id of [...call.peers.keys()]) removePeer(id);
+    for (const id of [...call.claims.keys()]) forgetClaim(id);
+  }
+
+  // ---- links kept through reconnects (resume.js) -----------------------------
+
+  /** Whether a peer's link still carries media and could be claimed back. */
+  function isCarryingMedia(peer) {
+    return Boolean(peer.key) && !peer.leaving && peer.link.pc.connectionState === 'connected';
+  }
+
+  /**
+   * Keeps a link up while its other end (or this side) gets a new socket.
+   * `shown`: the other end's socket went; its tile says it is reconnecting.
+   */
+  function park(peer, { shown }) {
+    clearTimeout(peer.parked);
+    peer.parked = setTimeout(() => expireParked(peer), PARK_MS);
+    if (shown) peer.tile.setConnection('disconnected');
+  }
+
+  /** Nobody claimed the parked link in time (or its media stopped): the peer has left. */
+  function expireParked(peer) {
+    if (call.peers.get(peer.id) !== peer || !removePeer(peer.id)) return;
+    watchSelfLevel();
+    toast(ui.toasts, `${peer.info.name} left`);
+    // With no link left to claim, whoever joined under a parked one's name is simply new.
+    const peers = [...call.peers.values()];
+    if (!peers.some((p) => p.parked)) for (const p of peers) p.returning = false;
+  }
+
+  /**
+   * Moves a link to the id its other end has now, keeping everything that
+   * refers to that person (pin, hand, notices, tile) with it. A link made for
+   * the new id in the meantime (on its `joined`) is dropped.
+   */
+  function moveLink(peer, info) {
+    const oldId = peer.id;
+    const newId = info.id;
+    clearTimeout(peer.parked);
+    peer.parked = 0;
+    const fresh = call.peers.get(newId);
+    if (fresh && fresh !== peer) removePeer(newId);
+    call.peers.delete(oldId);
+    peer.id = newId;
+    Object.assign(peer.info, info);
+    call.peers.set(newId, peer);
+    if (call.pinned === oldId) call.pinned = newId;
+    if (call.presenter === oldId) call.presenter = newId;
+    call.handQueue = call.handQueue.map((key) => (key === oldId ? newId : key));
+    for (const key of ['hand', 'screen']) {
+      const withdraw = call.peerNotices.get(peerNoticeKey(oldId, key));
+      call.peerNotices.delete(peerNoticeKey(oldId, key));
+      if (withdraw) call.peerNotices.set(peerNoticeKey(newId, key), withdraw);
+    }
+    noteHand(newId, peer.info.hand);
+    peer.tile.setId(newId);
+    peer.tile.setName(peer.info.name);
+    peer.tile.setState(peer.info);
+    peer.tile.setConnection(peer.link.pc.connectionState);
+    applyVideoLimits();
+    renderCount();
+    renderPeopleList();
+  }
+
+  /**
+   * After our reconnect: asks `info` whether one of our parked links is its,
+   * proving each with a hash made for it alone.
+   */
+  async function claimLink(info, parked) {
+    const selfId = call.selfId;
+    const proofs = new Map();
+    for (const peer of parked) {
+      const proof = await claimProof(peer.key, info.id);
+      if (proof) proofs.set(proof, peer);
+    }
+    if (call.ended || call.selfId !== selfId) return; // another welcome came meanwhile
+    if (!proofs.size) {
+      addPeer(info, { offer: true });
+      return;
+    }
+    const timer = setTimeout(() => settleClaim(info.id, null), CLAIM_WAIT_MS);
+    call.claims.set(info.id, { info, proofs, timer });
+    call.signaling.send({ type: 'signal', to: info.id, data: { resume: [...proofs.keys()] } });
+  }
+
+  function forgetClaim(id) {
+    clearTimeout(call.claims.get(id)?.timer);
+    call.claims.delete(id);
+  }
+
+  /** A claim was answered (`proof` null: not theirs) or timed out. */
+  function settleClaim(id, proof) {
+    const claim = call.claims.get(id);
+    if (!claim) return;
+    forgetClaim(id);
+    const peer = proof === null ? null : claim.proofs.get(proof);
+    if (peer && peer.parked && call.peers.get(peer.id) === peer) {
+      moveLink(peer, claim.info);
+      return;
+    }
+    // Nothing to take back: a new link, this side offering. A parked link under
+    // the same id was not theirs to keep.
+    if (call.peers.has(id)) removePeer(id);
+    addPeer(claim.info, { offer: true });
+  }
+
+  /** Another page reconnected and asks whether we hold its link; answers either way. */
+  async function answerClaim(from, proofs) {
+    const selfId = call.selfId;
+    let found = null;
+    for (const peer of [...call.peers.values()]) {
+      if (peer.id === from || !isCarryingMedia(peer)) continue;
+      const proof = await claimProof(peer.key, selfId);
+      if (proof && proofs.includes(proof)) {
+        found = { peer, proof };
+        break;
+      }
+    }
+    if (call.ended || call.selfId !== selfId) return;
+    // The link may not be parked: its `left` may not have come yet (the server
+    // had not noticed the old socket go).
+    const taken = found && call.peers.get(found.peer.id) === found.peer;
+    if (taken) {
+      const known = call.peers.get(from)?.info ?? { name: found.peer.info.name };
+      moveLink(found.peer, { ...known, id: from });
+    }
+    call.signaling.send({ type: 'signal', to: from, data: { resumed: taken ? found.proof : null } });
+  }
+
+  /** `{link}`, `{resume}`, `{resumed}` or `{bye}` from another page. */
+  function onLinkSignal(from, message) {
+    if ('resume' in message) {
+      answerClaim(from, message.resume);
+    } else if ('resumed' in message) {
+      settleClaim(from, message.resumed);
+    } else {
+      const peer = call.peers.get(from);
+      if (!peer) return;
+      if (message.bye) peer.leaving = true;
+      else peer.key ??= message.link;
+    }
   }
 
   // ---- server messages -------------------------------------------------------
@@ -380,13 +566,26 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   function onWelcome(msg) {
     const reconnect = call.selfId !== null;
     const pinned = call.pinned;
-    removeAllPeers();
+    // Links still carrying media wait to be claimed back; the others are rebuilt.
+    const parked = [];
+    for (const peer of [...call.peers.values()]) {
+      if (isCarryingMedia(peer)) {
+        park(peer, { shown: false });
+        parked.push(peer);
+      } else {
+        removePeer(peer.id);
+      }
+    }
+    for (const id of [...call.claims.keys()]) forgetClaim(id);
+    call.previousId = call.selfId;
     call.selfId = msg.id;
     selfTile.setId(msg.id);
     chat.setHistory(msg.history, msg.id);
     call.signaling.resetBackoff();
     for (const info of Array.isArray(msg.peers) ? msg.peers : []) {
-      if (info?.id && info.id !== msg.id) addPeer(info, { offer: true });
+      if (!info?.id || info.id === msg.id || info.id === call.previousId) continue;
+      if (parked.length) claimLink(info, parked);
+      else addPeer(info, { offer: true });
     }
     // The others keep their ids across our reconnect: so does a pin on one of them.
     if (pinned === 'self' || call.peers.has(pinned)) call.pinned = pinned;
@@ -426,14 +625,24 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         break;
       case 'joined':
         if (call.selfId && msg.peer?.id && msg.peer.id !== call.selfId) {
-          addPeer(msg.peer, { offer: false });
-          toast(ui.toasts, `${msg.peer.name} joined`);
+          // Someone coming back on a new socket is not news (their link is parked
+          // and about to be claimed).
+          const returning = [...call.peers.values()].some((p) => p.parked && p.info.name === msg.peer.name);
+          addPeer(msg.peer, { offer: false }).returning = returning;
+          if (!returning) toast(ui.toasts, `${msg.peer.name} joined`);
         }
         break;
       case 'left': {
-        const peer = removePeer(msg.id);
+        forgetClaim(msg.id); // it was the server's last sight of an old socket
+        const peer = call.peers.get(msg.id);
+        if (!peer) break;
+        if (isCarryingMedia(peer)) { // maybe only its socket went: wait for it to come back
+          park(peer, { shown: true });
+          break;
+        }
+        removePeer(msg.id);
         watchSelfLevel();
-        if (peer) toast(ui.toasts, `${peer.info.name} left`);
+        toast(ui.toasts, `${peer.info.name} left`);
         break;
       }
       case 'chat':
@@ -441,6 +650,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         break;
       case 'signal':
         if (call.selfId && msg.from && msg.from !== call.selfId) {
+          const linkMessage = linkSignalIn(msg.data);
+          if (linkMessage) {
+            onLinkSignal(msg.from, linkMessage);
+            break;
+          }
           const reaction = reactionIn(msg.data);
           if (reaction) {
             const sender = call.peers.get(msg.from);
@@ -452,15 +666,18 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         }
         break;
       case 'state': {
+        const claimed = call.claims.get(msg.id);
+        if (claimed) Object.assign(claimed.info, pickState(msg));
         const peer = call.peers.get(msg.id);
         if (!peer) break;
-        if (notePeerChange(msg.id, 'screen', msg.screen, peer.info.screen, `${peer.info.name} is presenting`)) {
-          call.presenter = msg.id;
+        // Someone back on a new socket restates their hand and screen: not news.
+        if (!peer.returning) {
+          if (notePeerChange(msg.id, 'screen', msg.screen, peer.info.screen, `${peer.info.name} is presenting`)) {
+            call.presenter = msg.id;
+          }
+          notePeerChange(msg.id, 'hand', msg.hand, peer.info.hand, `${peer.info.name} raised a hand`);
         }
-        notePeerChange(msg.id, 'hand', msg.hand, peer.info.hand, `${peer.info.name} raised a hand`);
-        for (const key of ['audio', 'video', 'screen', 'hand']) {
-          if (typeof msg[key] === 'boolean') peer.info[key] = msg[key];
-        }
+        Object.assign(peer.info, pickState(msg));
         peer.tile.setState(peer.info);
         noteHand(msg.id, peer.info.hand);
         renderPeopleList();
@@ -694,6 +911,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     if (call.ended) return;
     call.ended = true;
     if (call.signaling) {
+      // Leaving for good: nobody should keep our links waiting for us to come back.
+      if (call.selfId) for (const peer of call.peers.values()) peer.send({ bye: true });
       call.signaling.send({ type: 'leave' });
       call.signaling.close();
     }

@@ -240,3 +240,34 @@ export async function videoLimits(page, timeout = 10_000) {
     return { maxBitrate, maxFramerate, scaleResolutionDownBy };
   }));
 }
+
+/**
+ * Marks the peer connection a page has with `peerId`, so `sameConnection` can
+ * tell later whether the call still runs on it or on a new one.
+ */
+export function markConnection(page, peerId) {
+  return page.evaluate((id) => { window.__noom.peers.get(id).link.pc.noomMark = true; }, peerId);
+}
+
+/** Waits until the page's link with `peerId` exists and is `connected`; whether it is the one marked. */
+export async function sameConnection(page, peerId, timeout = 10_000) {
+  await page.waitForFunction((id) => window.__noom.peers.get(id)?.link.pc.connectionState === 'connected',
+    peerId, { timeout, polling: 100 });
+  return page.evaluate((id) => window.__noom.peers.get(id).link.pc.noomMark === true, peerId);
+}
+
+/** From now on (again), keeps the text of every notice (toast) the page shows; read with `toastsSeen`. */
+export function recordToasts(page) {
+  return page.evaluate(() => {
+    const first = !window.noomToasts;
+    window.noomToasts = [];
+    if (!first) return;
+    new MutationObserver((records) => {
+      for (const r of records) for (const node of r.addedNodes) window.noomToasts.push(node.textContent);
+    }).observe(document.getElementById('toasts'), { childList: true });
+  });
+}
+
+export function toastsSeen(page) {
+  return page.evaluate(() => window.noomToasts);
+}

@@ -7,6 +7,7 @@ import { startServer } from '../support/server.mjs';
 import {
   launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, remoteTileIds, waitRemoteVideosPlaying,
   waitTileAttr, waitChat, closeAll, videoLimits, speakingSeen, openAudioContexts, waitAudioContexts, screenshot, setPageHidden,
+  markConnection, sameConnection, recordToasts, toastsSeen,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT = 60_000;
@@ -335,7 +336,10 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.deepEqual(await videoLimits(ann.page), [{ maxBitrate: 1_200_000, maxFramerate: 30, scaleResolutionDownBy: 1 }]);
   });
 
-  it('a dropped socket reconnects and the call recovers', { timeout: TEST_TIMEOUT }, async () => {
+  it('a dropped socket reconnects and the call goes on on the same peer connections', { timeout: TEST_TIMEOUT }, async () => {
+    await markConnection(ann.page, bobId);
+    await markConnection(bob.page, annId);
+    await recordToasts(ann.page);
     await bob.page.evaluate(() => window.__noom.signaling.socket.close());
     await bob.page.waitForFunction((old) => window.__noom.selfId && window.__noom.selfId !== old, bobId,
       { timeout: 20_000 });
@@ -344,8 +348,15 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       const ids = [...document.querySelectorAll('[data-testid="tile"]:not([data-self])')].map((t) => t.dataset.peerId);
       return ids.length === 1 && ids[0] === id;
     }, newBobId, { timeout: 20_000 });
+    // Media never stopped: both ends kept the connection they had, now under Bob's new id.
+    assert.equal(await sameConnection(ann.page, newBobId), true, 'Ann built a new connection to Bob');
+    assert.equal(await sameConnection(bob.page, annId), true, 'Bob built a new connection to Ann');
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
-    // The rebuilt call carries chat and state again.
+    await waitTileAttr(ann.page, newBobId, 'data-connection', 'connected');
+    assert.equal(await ann.page.getByTestId('participant-count').textContent(), '2');
+    const toasts = await toastsSeen(ann.page);
+    assert.ok(!toasts.some((t) => /Bob (left|joined)/.test(t)), `Ann was told: ${toasts.join(' | ')}`);
+    // The call carries chat and state on the new socket.
     await bob.page.getByTestId('chat-input').fill('back again');
     await bob.page.getByTestId('chat-input').press('Enter');
     await waitChat(ann.page, 'back again');
@@ -353,7 +364,26 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     bobId = newBobId;
   });
 
+  it('a socket gone for good: the others see "Reconnecting…" for a while, then the person leaves', { timeout: TEST_TIMEOUT }, async () => {
+    await recordToasts(ann.page);
+    // Bob's page loses the server (and stops trying); its peer connection to Ann stays up.
+    await bob.page.evaluate(() => window.__noom.signaling.close());
+    await waitTileAttr(ann.page, bobId, 'data-connection', 'disconnected');
+    const bobTile = ann.page.locator(`[data-testid="tile"][data-peer-id="${bobId}"]`);
+    assert.equal(await bobTile.locator('.tile-status').textContent(), 'Reconnecting…');
+    await ann.page.waitForTimeout(3000);
+    assert.deepEqual(await remoteTileIds(ann.page), [bobId], 'Bob was dropped at once: no chance to come back');
+    assert.equal(await ann.page.getByTestId('participant-count').textContent(), '2');
+    assert.deepEqual(await toastsSeen(ann.page), []);
+    // Nobody claims the link back: Bob has left.
+    await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 0,
+      null, { timeout: 20_000, polling: 250 });
+    assert.deepEqual(await toastsSeen(ann.page), ['Bob left']);
+    assert.equal(await ann.page.getByTestId('participant-count').textContent(), '1');
+  });
+
   it('reloading the page rejoins the meeting', { timeout: TEST_TIMEOUT }, async () => {
+    await recordToasts(ann.page);
     await bob.page.reload();
     const newBobId = await waitJoined(bob.page);
     assert.notEqual(newBobId, bobId);
@@ -362,6 +392,16 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       return ids.length === 1 && ids[0] === id;
     }, newBobId, { timeout: 20_000 });
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    bobId = newBobId;
+  });
+
+  it('a page that goes away says goodbye: nobody waits for it to come back', { timeout: TEST_TIMEOUT }, async () => {
+    await recordToasts(ann.page);
+    await markConnection(ann.page, bobId);
+    await bob.page.reload(); // the old page's goodbye, then a new Bob
+    const newBobId = await waitJoined(bob.page);
+    await ann.page.waitForFunction(() => window.noomToasts.includes('Bob left'), null, { timeout: 5000, polling: 100 });
+    assert.equal(await sameConnection(ann.page, newBobId), false);
     bobId = newBobId;
   });
 
@@ -392,8 +432,9 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
 
   it('leaving removes the tile for the others', { timeout: TEST_TIMEOUT }, async () => {
     await bob.page.getByTestId('leave').click();
+    // At once: Bob said goodbye, so his link is not kept waiting for him (see the test of a socket gone for good).
     await ann.page.waitForFunction(() =>
-      document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 0, null, { timeout: 10_000 });
+      document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 0, null, { timeout: 5000 });
     assert.equal(await ann.page.getByTestId('participant-count').textContent(), '1');
     assert.equal(await ann.page.getByTestId('alone').isVisible(), true, 'alone again: no invite offered');
     // Alone again, Ann's own level goes back to an analyser on her microphone.

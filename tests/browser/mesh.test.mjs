@@ -1,12 +1,15 @@
 // Four people join at the same moment: every one of them sees the three others'
 // video playing (full mesh, the newcomer offers). Saves meeting-4.png (see
-// SCREENSHOTS in helpers.mjs). Then the layout: a shared screen and a pinned
-// tile take the stage.
+// SCREENSHOTS in helpers.mjs). One loses the server for a moment and everyone
+// keeps their connection with them. Then the layout: a shared screen and a
+// pinned tile take the stage.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
+import { connectAndJoin } from '../support/client.mjs';
 import {
   launchBrowser, joinRoom, newPerson, gotoRoom, waitRemoteVideosPlaying, waitTileAttr, waitChat, screenshot, closeAll, videoLimits,
+  markConnection, sameConnection, recordToasts, toastsSeen, remoteTileIds,
 } from './helpers.mjs';
 
 describe('a meeting of four', { timeout: 180_000 }, () => {
@@ -65,6 +68,44 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     await waitTileAttr(ann.page, catId, 'data-audio', 'false');
     await waitChat(ann.page, 'Can everyone see me?');
     await screenshot(ann.page, 'meeting-4.png');
+  });
+
+  it('one loses the server for a moment: each keeps its own connection with them, and their raised hand', { timeout: 60_000 }, async () => {
+    const [ann, bob, cat, dan] = people;
+    const [annId, bobId, catId, danId] = await Promise.all(people.map(({ page }) => page.evaluate(() => window.__noom.selfId)));
+    const others = [ann, cat, dan];
+    for (const { page } of others) {
+      await markConnection(page, bobId);
+      await recordToasts(page);
+    }
+    for (const id of [annId, catId, danId]) await markConnection(bob.page, id);
+
+    // Someone else in the room claims a link with made-up proofs: refused, nothing moves.
+    const { client: eve } = await connectAndJoin(server, 'quartet', 'Eve');
+    eve.send({ type: 'signal', to: annId, data: { resume: ['0'.repeat(32), 'f'.repeat(32)] } });
+    const answer = await eve.next((m) => m.type === 'signal' && m.from === annId && 'resumed' in m.data);
+    assert.equal(answer.data.resumed, null);
+    await eve.close();
+    await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]').length === 4, null, { timeout: 10_000 });
+    assert.equal(await sameConnection(ann.page, bobId), true, 'a stranger\'s claim moved Ann\'s link with Bob');
+
+    await bob.page.evaluate(() => window.__noom.signaling.socket.close());
+    const newBobId = await (await bob.page.waitForFunction((old) => window.__noom.selfId !== old && window.__noom.selfId, bobId,
+      { timeout: 20_000 })).jsonValue();
+    // Bob's one claim to each person matched only the link he has with that person.
+    for (const { page } of others) assert.equal(await sameConnection(page, newBobId), true, 'a new connection to Bob');
+    for (const id of [annId, catId, danId]) assert.equal(await sameConnection(bob.page, id), true, `Bob has a new connection to ${id}`);
+    for (const { page } of others) {
+      assert.deepEqual((await remoteTileIds(page)).filter((id) => id === bobId || id === newBobId), [newBobId]);
+      await waitTileAttr(page, newBobId, 'data-hand', 'true');
+    }
+    await Promise.all(people.map(({ page }) => waitRemoteVideosPlaying(page, 3)));
+    // Bob's hand stayed where it was in the queue, and nobody was told he left, came or raised it again.
+    assert.equal(await ann.page.locator('[data-testid="people-list"] .person-name').first().textContent(), 'Bob');
+    for (const { page } of others) {
+      const toasts = await toastsSeen(page);
+      assert.ok(!toasts.some((t) => /^Bob /.test(t)), `told: ${toasts.join(' | ')}`);
+    }
   });
 
   it('one leaves and the three others keep playing', { timeout: 60_000 }, async () => {

@@ -18,6 +18,7 @@ import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
 import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
 import { previewText, splitLinks } from '../../public/js/chat.js';
+import { claimProof, linkSignalIn, newLinkKey } from '../../public/js/resume.js';
 
 describe('room names', () => {
   it('accepts codes, names and whole invite links', () => {
@@ -170,6 +171,39 @@ describe('reactions', () => {
     for (const data of [{ description: { type: 'offer', sdp: 'v=0' } }, { candidate: { candidate: '' } }, { reaction: '<img>' },
       { reaction: 'toString' }, { reaction: 1 }, null, undefined, 'x', []]) {
       assert.equal(reactionIn(data), null, JSON.stringify(data));
+    }
+  });
+});
+
+describe('links kept through a reconnect', () => {
+  it('have random 128-bit keys', () => {
+    const keys = new Set(Array.from({ length: 50 }, newLinkKey));
+    assert.equal(keys.size, 50);
+    for (const key of keys) assert.match(key, /^[0-9a-f]{32}$/);
+  });
+
+  it('are claimed with a proof made for one addressee, which does not give the key away', async () => {
+    const key = newLinkKey();
+    const proof = await claimProof(key, 'peer-b');
+    assert.match(proof, /^[0-9a-f]{32}$/);
+    assert.equal(await claimProof(key, 'peer-b'), proof, 'the holder of the key computes the same proof');
+    assert.notEqual(await claimProof(key, 'peer-c'), proof, 'a proof for B is no use to C');
+    assert.notEqual(await claimProof(newLinkKey(), 'peer-b'), proof);
+    assert.ok(!proof.includes(key));
+  });
+
+  it('are told apart from negotiation and reactions, and malformed ones are ignored', () => {
+    assert.deepEqual(linkSignalIn({ link: 'abc' }), { link: 'abc' });
+    assert.deepEqual(linkSignalIn({ resume: ['p1', 'p2'] }), { resume: ['p1', 'p2'] });
+    assert.deepEqual(linkSignalIn({ resume: ['p1', 7, '', 'x'.repeat(65), { a: 1 }] }), { resume: ['p1'] });
+    assert.equal(linkSignalIn({ resume: Array.from({ length: 100 }, (_, i) => `p${i}`) }).resume.length, 32);
+    assert.deepEqual(linkSignalIn({ resumed: 'p1' }), { resumed: 'p1' });
+    assert.deepEqual(linkSignalIn({ resumed: null }), { resumed: null });
+    assert.deepEqual(linkSignalIn({ resumed: 3 }), { resumed: null });
+    assert.deepEqual(linkSignalIn({ bye: true }), { bye: true });
+    for (const data of [{ description: { type: 'offer', sdp: 'v=0' } }, { candidate: { candidate: '' } }, { reaction: '👍' },
+      { link: 5 }, { link: '' }, { link: 'x'.repeat(65) }, { resume: 'p1' }, { bye: 1 }, null, undefined, 'x', [], ['link']]) {
+      assert.equal(linkSignalIn(data), null, JSON.stringify(data));
     }
   });
 });

@@ -1,13 +1,16 @@
 // The server restarts during a meeting (as on a deploy, or `wrangler dev`
 // stopped and started): both browsers reconnect within 5 seconds of it coming
-// back, the call comes back, and the chat history is intact. The pages talk to
+// back, the call goes on on the peer connections it had (media never needed
+// the server), and the chat history is intact. The pages talk to
 // a fixed-address relay in front of the server, so their origin stays the same
 // while the server behind it comes back on another port.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import { startRelay } from '../hardening/lib.mjs';
-import { launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, waitChat, closeAll } from './helpers.mjs';
+import {
+  launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, waitChat, closeAll, markConnection, sameConnection, remoteTileIds,
+} from './helpers.mjs';
 
 describe('a server restart during a meeting', { timeout: 240_000 }, () => {
   let relay;
@@ -39,6 +42,8 @@ describe('a server restart during a meeting', { timeout: 240_000 }, () => {
     await ann.page.getByTestId('chat-input').fill('said before the restart');
     await ann.page.getByTestId('chat-input').press('Enter');
     await waitChat(bob.page, 'said before the restart');
+    await markConnection(ann.page, bobBefore);
+    await markConnection(bob.page, annBefore);
 
     await server.stop({ keepState: true });
     server = await startServer({ persistTo: server.persistTo, vars: { ALLOWED_ORIGINS: relay.url } });
@@ -54,6 +59,12 @@ describe('a server restart during a meeting', { timeout: 240_000 }, () => {
     const reconnectMs = Date.now() - back;
     assert.ok(reconnectMs <= 5_000, `reconnected after ${reconnectMs} ms`);
 
+    // Each side claimed its link back under the other's new id.
+    const [annNow, bobNow] = await Promise.all([waitJoined(ann.page), waitJoined(bob.page)]);
+    assert.equal(await sameConnection(ann.page, bobNow), true, 'Ann built a new connection to Bob');
+    assert.equal(await sameConnection(bob.page, annNow), true, 'Bob built a new connection to Ann');
+    assert.deepEqual(await remoteTileIds(ann.page), [bobNow]);
+    assert.deepEqual(await remoteTileIds(bob.page), [annNow]);
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
     // History comes back with the new welcome: on Ann's page and on Bob's.
     await waitChat(ann.page, 'said before the restart');
