@@ -19,21 +19,11 @@ import { featuredKey, handsFirst, withHand } from './spotlight.js';
 import { isPushToTalk, shortcutFor } from './shortcuts.js';
 import { canShareSheet, shareInvite } from './invite.js';
 import { fillReactionBar, reactionIn, showReaction } from './reactions.js';
-import { claimProof, linkSignalIn, newLinkKey } from './resume.js';
+import { createLinkKeeper, linkSignalIn } from './resume.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
 
 /** The least time between two reactions one sends (a held click is not a flood of signals). */
 const REACTION_GAP_MS = 250;
-
-/**
- * How long a link whose other end lost its socket (or whose own socket came
- * back) stays up waiting to be claimed back (resume.js): long enough for a
- * server restart and the reconnect backoff's first steps.
- */
-const PARK_MS = 15_000;
-
-/** How long a reconnected page waits for a peer to answer its claim before offering afresh. */
-const CLAIM_WAIT_MS = 3_000;
 
 /** How long "your microphone is off" shows, and the least time between two. */
 const MUTED_HINT_MS = 6000;
@@ -106,10 +96,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     selfId: null,
     /** Our id before the last reconnect: the server may list that socket until it notices it is gone. */
     previousId: null,
-    /** id → {id, info, link, tile, stopLevel, send, key, parked, leaving} (see addPeer) */
+    /** id → {id, info, link, tile, stopLevel, send, key, parked, leaving, returning} (see addPeer) */
     peers: new Map(),
-    /** Peers asked to take back a parked link: id → {info, proofs: proof → peer, timer} */
-    claims: new Map(),
     local: { audio, video, screen: null, micOn: Boolean(audio) && micOn, hand: false },
     preferred: { audio: audio?.getSettings().deviceId, video: video?.getSettings().deviceId },
     /** The output every remote voice plays on ('' for the system's default). */
@@ -327,11 +315,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       link: null,
       stopLevel: () => {},
       send: (data) => call.signaling.send({ type: 'signal', to: peer.id, data }),
-      /** The link's key (resume.js), from whichever side offered first. */
+      // Set by the link keeper (resume.js): the link's key, from whichever side
+      // offered first; the timer that ends a parked link (one waiting to be
+      // claimed back), or 0; whether the peer said it is leaving for good.
       key: null,
-      /** The timer that ends a parked link (one waiting to be claimed back), or 0. */
       parked: 0,
-      /** The peer said it is leaving for good: nothing to wait for. */
       leaving: false,
       /** Joined under the name of a parked link: its hand and screen are restated, not news. */
       returning: false,
@@ -349,7 +337,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       onTrack: (_stream, track) => onRemoteTrack(peer, track),
       onConnectionState: (state) => {
         peer.tile.setConnection(state);
-        if (peer.parked && !isCarryingMedia(peer)) expireParked(peer);
+        if (peer.parked && !links.isCarryingMedia(peer)) peerGone(peer);
       },
     });
     call.peers.set(info.id, peer);
@@ -357,8 +345,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     ui.grid.append(peer.tile.root);
     applyVideoLimits();
     if (offer) {
-      peer.key = newLinkKey();
-      peer.send({ link: peer.key });
+      links.keyNewLink(peer);
       peer.link.start();
     }
     renderCount();
@@ -418,28 +405,22 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function removeAllPeers() {
     for (const id of [...call.peers.keys()]) removePeer(id);
-    for (const id of [...call.claims.keys()]) forgetClaim(id);
   }
 
   // ---- links kept through reconnects (resume.js) -----------------------------
 
-  /** Whether a peer's link still carries media and could be claimed back. */
-  function isCarryingMedia(peer) {
-    return Boolean(peer.key) && !peer.leaving && peer.link.pc.connectionState === 'connected';
-  }
+  const links = createLinkKeeper({
+    peers: call.peers,
+    selfId: () => (call.ended ? null : call.selfId),
+    signal: (to, data) => call.signaling.send({ type: 'signal', to, data }),
+    connect: (info) => addPeer(info, { offer: true }),
+    move: moveLink,
+    drop: (peer) => removePeer(peer.id),
+    expired: peerGone,
+  });
 
-  /**
-   * Keeps a link up while its other end (or this side) gets a new socket.
-   * `shown`: the other end's socket went; its tile says it is reconnecting.
-   */
-  function park(peer, { shown }) {
-    clearTimeout(peer.parked);
-    peer.parked = setTimeout(() => expireParked(peer), PARK_MS);
-    if (shown) peer.tile.setConnection('disconnected');
-  }
-
-  /** Nobody claimed the parked link in time (or its media stopped): the peer has left. */
-  function expireParked(peer) {
+  /** A parked link nobody claimed in time (or whose media stopped): the person has left. */
+  function peerGone(peer) {
     if (call.peers.get(peer.id) !== peer || !removePeer(peer.id)) return;
     watchSelfLevel();
     toast(ui.toasts, `${peer.info.name} left`);
@@ -449,15 +430,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   /**
-   * Moves a link to the id its other end has now, keeping everything that
-   * refers to that person (pin, hand, notices, tile) with it. A link made for
-   * the new id in the meantime (on its `joined`) is dropped.
+   * A link claimed back: it now belongs to `info.id`, and so does everything
+   * that refers to that person (pin, hand, notices, tile). A link made for the
+   * new id in the meantime (on its `joined`) is dropped.
    */
   function moveLink(peer, info) {
     const oldId = peer.id;
     const newId = info.id;
-    clearTimeout(peer.parked);
-    peer.parked = 0;
     const fresh = call.peers.get(newId);
     if (fresh && fresh !== peer) removePeer(newId);
     call.peers.delete(oldId);
@@ -482,85 +461,6 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     renderPeopleList();
   }
 
-  /**
-   * After our reconnect: asks `info` whether one of our parked links is its,
-   * proving each with a hash made for it alone.
-   */
-  async function claimLink(info, parked) {
-    const selfId = call.selfId;
-    const proofs = new Map();
-    for (const peer of parked) {
-      const proof = await claimProof(peer.key, info.id);
-      if (proof) proofs.set(proof, peer);
-    }
-    if (call.ended || call.selfId !== selfId) return; // another welcome came meanwhile
-    if (!proofs.size) {
-      addPeer(info, { offer: true });
-      return;
-    }
-    const timer = setTimeout(() => settleClaim(info.id, null), CLAIM_WAIT_MS);
-    call.claims.set(info.id, { info, proofs, timer });
-    call.signaling.send({ type: 'signal', to: info.id, data: { resume: [...proofs.keys()] } });
-  }
-
-  function forgetClaim(id) {
-    clearTimeout(call.claims.get(id)?.timer);
-    call.claims.delete(id);
-  }
-
-  /** A claim was answered (`proof` null: not theirs) or timed out. */
-  function settleClaim(id, proof) {
-    const claim = call.claims.get(id);
-    if (!claim) return;
-    forgetClaim(id);
-    const peer = proof === null ? null : claim.proofs.get(proof);
-    if (peer && peer.parked && call.peers.get(peer.id) === peer) {
-      moveLink(peer, claim.info);
-      return;
-    }
-    // Nothing to take back: a new link, this side offering. A parked link under
-    // the same id was not theirs to keep.
-    if (call.peers.has(id)) removePeer(id);
-    addPeer(claim.info, { offer: true });
-  }
-
-  /** Another page reconnected and asks whether we hold its link; answers either way. */
-  async function answerClaim(from, proofs) {
-    const selfId = call.selfId;
-    let found = null;
-    for (const peer of [...call.peers.values()]) {
-      if (peer.id === from || !isCarryingMedia(peer)) continue;
-      const proof = await claimProof(peer.key, selfId);
-      if (proof && proofs.includes(proof)) {
-        found = { peer, proof };
-        break;
-      }
-    }
-    if (call.ended || call.selfId !== selfId) return;
-    // The link may not be parked: its `left` may not have come yet (the server
-    // had not noticed the old socket go).
-    const taken = found && call.peers.get(found.peer.id) === found.peer;
-    if (taken) {
-      const known = call.peers.get(from)?.info ?? { name: found.peer.info.name };
-      moveLink(found.peer, { ...known, id: from });
-    }
-    call.signaling.send({ type: 'signal', to: from, data: { resumed: taken ? found.proof : null } });
-  }
-
-  /** `{link}`, `{resume}`, `{resumed}` or `{bye}` from another page. */
-  function onLinkSignal(from, message) {
-    if ('resume' in message) {
-      answerClaim(from, message.resume);
-    } else if ('resumed' in message) {
-      settleClaim(from, message.resumed);
-    } else {
-      const peer = call.peers.get(from);
-      if (!peer) return;
-      if (message.bye) peer.leaving = true;
-      else peer.key ??= message.link;
-    }
-  }
-
   // ---- server messages -------------------------------------------------------
 
   function onWelcome(msg) {
@@ -569,24 +469,21 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     // Links still carrying media wait to be claimed back; the others are rebuilt.
     const parked = [];
     for (const peer of [...call.peers.values()]) {
-      if (isCarryingMedia(peer)) {
-        park(peer, { shown: false });
+      if (links.isCarryingMedia(peer)) {
+        links.park(peer);
         parked.push(peer);
       } else {
         removePeer(peer.id);
       }
     }
-    for (const id of [...call.claims.keys()]) forgetClaim(id);
     call.previousId = call.selfId;
     call.selfId = msg.id;
     selfTile.setId(msg.id);
     chat.setHistory(msg.history, msg.id);
     call.signaling.resetBackoff();
-    for (const info of Array.isArray(msg.peers) ? msg.peers : []) {
-      if (!info?.id || info.id === msg.id || info.id === call.previousId) continue;
-      if (parked.length) claimLink(info, parked);
-      else addPeer(info, { offer: true });
-    }
+    const others = (Array.isArray(msg.peers) ? msg.peers : [])
+      .filter((info) => info?.id && info.id !== msg.id && info.id !== call.previousId);
+    links.rejoined(others, parked);
     // The others keep their ids across our reconnect: so does a pin on one of them.
     if (pinned === 'self' || call.peers.has(pinned)) call.pinned = pinned;
     watchSelfLevel();
@@ -633,11 +530,12 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         }
         break;
       case 'left': {
-        forgetClaim(msg.id); // it was the server's last sight of an old socket
+        links.forget(msg.id); // it was the server's last sight of an old socket
         const peer = call.peers.get(msg.id);
         if (!peer) break;
-        if (isCarryingMedia(peer)) { // maybe only its socket went: wait for it to come back
-          park(peer, { shown: true });
+        if (links.isCarryingMedia(peer)) { // maybe only its socket went: wait for it to come back
+          links.park(peer);
+          peer.tile.setConnection('disconnected'); // "Reconnecting…"
           break;
         }
         removePeer(msg.id);
@@ -652,7 +550,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         if (call.selfId && msg.from && msg.from !== call.selfId) {
           const linkMessage = linkSignalIn(msg.data);
           if (linkMessage) {
-            onLinkSignal(msg.from, linkMessage);
+            links.onSignal(msg.from, linkMessage);
             break;
           }
           const reaction = reactionIn(msg.data);
@@ -666,8 +564,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         }
         break;
       case 'state': {
-        const claimed = call.claims.get(msg.id);
-        if (claimed) Object.assign(claimed.info, pickState(msg));
+        const claimed = links.claimedInfo(msg.id);
+        if (claimed) Object.assign(claimed, pickState(msg));
         const peer = call.peers.get(msg.id);
         if (!peer) break;
         // Someone back on a new socket restates their hand and screen: not news.
@@ -917,6 +815,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       call.signaling.close();
     }
     removeAllPeers();
+    links.stop();
     call.stopSelfLevel();
     call.selfLevelSource = null;
     watchMutedTalk();

@@ -57,3 +57,157 @@ export function linkSignalIn(data) {
   if (data.bye === true) return { bye: true };
   return null;
 }
+
+/**
+ * How long a link whose other end lost its socket (or whose own socket came
+ * back) stays up waiting to be claimed back: long enough for a server restart
+ * and the reconnect backoff's first steps.
+ */
+const PARK_MS = 15_000;
+
+/** How long a reconnected page waits for a peer to answer its claim before linking afresh. */
+const CLAIM_WAIT_MS = 3_000;
+
+/**
+ * The link-keeping half of a meeting: keys, parked links, claims and their
+ * answers. The meeting owns the peers (objects with `id`, `info`, `link`) and
+ * what a move or a departure means for the call; this sets each peer's `key`,
+ * `parked` (the timer that ends a parked link, or 0) and `leaving`.
+ * @param {object} opts
+ * @param {Map<string, object>} opts.peers  the meeting's peers by id, read only
+ * @param {() => string|null} opts.selfId
+ * @param {(to: string, data: object) => void} opts.signal  sends `signal` data to a peer
+ * @param {(info: object) => void} opts.connect  a new link to `info`, this side offering
+ * @param {(peer: object, info: object) => void} opts.move  the link now belongs to `info.id`
+ * @param {(peer: object) => void} opts.drop  a parked link that was not theirs: remove it quietly
+ * @param {(peer: object) => void} opts.expired  nobody claimed a parked link: that person has left
+ */
+export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, expired }) {
+  /** Peers asked to take back a parked link: id → {info, proofs: proof → peer, timer} */
+  const claims = new Map();
+
+  function forget(id) {
+    clearTimeout(claims.get(id)?.timer);
+    claims.delete(id);
+  }
+
+  /** After our reconnect: asks `info` whether one of `parked` is its link. */
+  async function claim(info, parked) {
+    const me = selfId();
+    const proofs = new Map();
+    for (const peer of parked) {
+      const proof = await claimProof(peer.key, info.id);
+      if (proof) proofs.set(proof, peer);
+    }
+    if (selfId() !== me) return; // another welcome (or the end) came meanwhile
+    if (!proofs.size) {
+      connect(info);
+      return;
+    }
+    forget(info.id);
+    claims.set(info.id, { info, proofs, timer: setTimeout(() => settle(info.id, null), CLAIM_WAIT_MS) });
+    signal(info.id, { resume: [...proofs.keys()] });
+  }
+
+  /** A claim was answered (`proof` null: not theirs) or timed out. */
+  function settle(id, proof) {
+    const pending = claims.get(id);
+    if (!pending) return;
+    forget(id);
+    const peer = proof === null ? null : pending.proofs.get(proof);
+    if (peer?.parked && peers.get(peer.id) === peer) {
+      clearTimeout(peer.parked);
+      peer.parked = 0;
+      move(peer, pending.info);
+      return;
+    }
+    // Nothing to take back. A parked link under the same id was not theirs to keep.
+    const stale = peers.get(id);
+    if (stale) drop(stale);
+    connect(pending.info);
+  }
+
+  /** Another page reconnected and asks whether we hold its link; answers either way. */
+  async function answer(from, proofs) {
+    const me = selfId();
+    let found = null;
+    for (const peer of [...peers.values()]) {
+      if (peer.id === from || !keeper.isCarryingMedia(peer)) continue;
+      const proof = await claimProof(peer.key, me);
+      if (proof && proofs.includes(proof)) {
+        found = { peer, proof };
+        break;
+      }
+    }
+    if (selfId() !== me) return;
+    // The link need not be parked: its `left` may not have come yet (the
+    // server had not noticed the old socket go).
+    const taken = found && peers.get(found.peer.id) === found.peer;
+    if (taken) {
+      clearTimeout(found.peer.parked);
+      found.peer.parked = 0;
+      const known = peers.get(from)?.info ?? { name: found.peer.info.name };
+      move(found.peer, { ...known, id: from });
+    }
+    signal(from, { resumed: taken ? found.proof : null });
+  }
+
+  const keeper = {
+    /** A link this side offers gets its key, sent ahead of the offer. */
+    keyNewLink(peer) {
+      peer.key = newLinkKey();
+      signal(peer.id, { link: peer.key });
+    },
+
+    /** Whether a peer's link still carries media and could be claimed back. */
+    isCarryingMedia(peer) {
+      return Boolean(peer.key) && !peer.leaving && peer.link.pc.connectionState === 'connected';
+    },
+
+    /** Keeps a link up while its other end (or this side) gets a new socket. */
+    park(peer) {
+      clearTimeout(peer.parked);
+      peer.parked = setTimeout(() => expired(peer), PARK_MS);
+    },
+
+    /**
+     * Our new `welcome`: each peer in it is asked whether one of our parked
+     * links is theirs, or linked afresh when none is parked.
+     */
+    rejoined(infos, parked) {
+      for (const id of [...claims.keys()]) forget(id);
+      for (const info of infos) {
+        if (parked.length) claim(info, parked);
+        else connect(info);
+      }
+    },
+
+    /** Our claim to `id` is still open: its `info`, to keep up to date meanwhile. */
+    claimedInfo(id) {
+      return claims.get(id)?.info ?? null;
+    },
+
+    /** `id` left: a claim to it will not be answered. */
+    forget,
+
+    /** The meeting ended: no timers left behind. */
+    stop() {
+      for (const id of [...claims.keys()]) forget(id);
+    },
+
+    /** A `{link}`, `{resume}`, `{resumed}` or `{bye}` from another page (see `linkSignalIn`). */
+    onSignal(from, message) {
+      if ('resume' in message) {
+        answer(from, message.resume);
+      } else if ('resumed' in message) {
+        settle(from, message.resumed);
+      } else {
+        const peer = peers.get(from);
+        if (!peer) return;
+        if (message.bye) peer.leaving = true;
+        else peer.key ??= message.link;
+      }
+    },
+  };
+  return keeper;
+}
