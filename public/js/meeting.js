@@ -417,6 +417,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     move: moveLink,
     drop: (peer) => removePeer(peer.id),
     expired: peerGone,
+    replace: (peer) => {
+      const info = { ...peer.info, id: peer.id };
+      removePeer(peer.id);
+      return addPeer(info, { offer: false });
+    },
   });
 
   /** A parked link nobody claimed in time (or whose media stopped): the person has left. */

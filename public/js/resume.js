@@ -81,10 +81,17 @@ const CLAIM_WAIT_MS = 3_000;
  * @param {(peer: object, info: object) => void} opts.move  the link now belongs to `info.id`
  * @param {(peer: object) => void} opts.drop  a parked link that was not theirs: remove it quietly
  * @param {(peer: object) => void} opts.expired  nobody claimed a parked link: that person has left
+ * @param {(peer: object) => object} opts.replace  the other side started a new link: a new peer in
+ *   place of `peer`, waiting for its offer
  */
-export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, expired }) {
+export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, expired, replace }) {
   /** Peers asked to take back a parked link: id → {info, proofs: proof → peer, timer} */
   const claims = new Map();
+
+  function unpark(peer) {
+    clearTimeout(peer.parked);
+    peer.parked = 0;
+  }
 
   function forget(id) {
     clearTimeout(claims.get(id)?.timer);
@@ -116,14 +123,16 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
     forget(id);
     const peer = proof === null ? null : pending.proofs.get(proof);
     if (peer?.parked && peers.get(peer.id) === peer) {
-      clearTimeout(peer.parked);
-      peer.parked = 0;
+      unpark(peer);
       move(peer, pending.info);
       return;
     }
     // Nothing to take back. A parked link under the same id was not theirs to keep.
     const stale = peers.get(id);
-    if (stale) drop(stale);
+    if (stale) {
+      unpark(stale);
+      drop(stale);
+    }
     connect(pending.info);
   }
 
@@ -141,11 +150,13 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
     }
     if (selfId() !== me) return;
     // The link need not be parked: its `left` may not have come yet (the
-    // server had not noticed the old socket go).
-    const taken = found && peers.get(found.peer.id) === found.peer;
+    // server had not noticed the old socket go). Too late if the claimer gave
+    // up waiting and has keyed a new link meanwhile: then the old one goes.
+    const held = found && peers.get(found.peer.id) === found.peer;
+    const taken = held && !peers.get(from)?.key;
+    if (held) unpark(found.peer);
+    if (held && !taken) drop(found.peer);
     if (taken) {
-      clearTimeout(found.peer.parked);
-      found.peer.parked = 0;
       const known = peers.get(from)?.info ?? { name: found.peer.info.name };
       move(found.peer, { ...known, id: from });
     }
@@ -204,8 +215,15 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
       } else {
         const peer = peers.get(from);
         if (!peer) return;
-        if (message.bye) peer.leaving = true;
-        else peer.key ??= message.link;
+        if (message.bye) {
+          peer.leaving = true;
+        } else if (peer.key && peer.key !== message.link) {
+          // A new key for a link we already have: the other side started over
+          // (it stopped waiting for our answer to its claim). So do we.
+          replace(peer).key = message.link;
+        } else {
+          peer.key = message.link;
+        }
       }
     },
   };

@@ -364,6 +364,32 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     bobId = newBobId;
   });
 
+  it('an answer to a claim that comes too late: both sides start a new link, nobody is told of a leave', { timeout: TEST_TIMEOUT }, async () => {
+    // Bob's page answers claims slowly (its hashing takes 4 s), so Ann stops
+    // waiting after 3 s and links afresh; Bob's answer must not undo that.
+    await bob.page.evaluate(() => {
+      const digest = crypto.subtle.digest.bind(crypto.subtle);
+      window.noomDigest = crypto.subtle.digest;
+      crypto.subtle.digest = (...args) => new Promise((r) => setTimeout(r, 4000)).then(() => digest(...args));
+    });
+    await markConnection(ann.page, bobId);
+    await markConnection(bob.page, annId);
+    await recordToasts(bob.page);
+    await ann.page.evaluate(() => window.__noom.signaling.socket.close());
+    const newAnnId = await (await ann.page.waitForFunction((old) => window.__noom.selfId !== old && window.__noom.selfId, annId,
+      { timeout: 20_000 })).jsonValue();
+    await bob.page.waitForTimeout(5000); // past Bob's late answer
+    assert.equal(await sameConnection(ann.page, bobId), false, 'Ann still on the old connection');
+    assert.equal(await sameConnection(bob.page, newAnnId), false, 'Bob moved the old connection after Ann gave up on it');
+    assert.deepEqual(await remoteTileIds(bob.page), [newAnnId]);
+    assert.deepEqual(await remoteTileIds(ann.page), [bobId]);
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    await bob.page.evaluate(() => { crypto.subtle.digest = window.noomDigest; });
+    const toasts = await toastsSeen(bob.page);
+    assert.ok(!toasts.some((t) => /^Ann /.test(t)), `Bob was told: ${toasts.join(' | ')}`);
+    annId = newAnnId;
+  });
+
   it('a socket gone for good: the others see "Reconnecting…" for a while, then the person leaves', { timeout: TEST_TIMEOUT }, async () => {
     await recordToasts(ann.page);
     // Bob's page loses the server (and stops trying); its peer connection to Ann stays up.

@@ -4,7 +4,7 @@
 // and the links in it, reactions among signals, talk told from other sounds, the tab's title, who
 // the pre-join screen says is there, the keyboard shortcuts, the invite
 // link, the meeting page's module preloads.
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
@@ -18,7 +18,7 @@ import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
 import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
 import { previewText, splitLinks } from '../../public/js/chat.js';
-import { claimProof, linkSignalIn, newLinkKey } from '../../public/js/resume.js';
+import { claimProof, createLinkKeeper, linkSignalIn, newLinkKey } from '../../public/js/resume.js';
 
 describe('room names', () => {
   it('accepts codes, names and whole invite links', () => {
@@ -204,6 +204,141 @@ describe('links kept through a reconnect', () => {
     for (const data of [{ description: { type: 'offer', sdp: 'v=0' } }, { candidate: { candidate: '' } }, { reaction: '👍' },
       { link: 5 }, { link: '' }, { link: 'x'.repeat(65) }, { resume: 'p1' }, { bye: 1 }, null, undefined, 'x', [], ['link']]) {
       assert.equal(linkSignalIn(data), null, JSON.stringify(data));
+    }
+  });
+});
+
+describe('the link keeper', () => {
+  /** A page's side: its peers, and a log of what the keeper asked of the meeting. */
+  function page(selfId) {
+    const peers = new Map();
+    const log = [];
+    const keeper = createLinkKeeper({
+      peers,
+      selfId: () => selfId,
+      signal: (to, data) => log.push(['signal', to, data]),
+      connect: (info) => log.push(['connect', info.id]),
+      move: (peer, info) => {
+        log.push(['move', peer.id, info.id]);
+        peers.delete(peer.id);
+        peer.id = info.id;
+        peers.set(info.id, peer);
+      },
+      drop: (peer) => { log.push(['drop', peer.id]); peers.delete(peer.id); },
+      expired: (peer) => { log.push(['expired', peer.id]); peers.delete(peer.id); },
+      replace: (peer) => {
+        log.push(['replace', peer.id]);
+        const fresh = peerOf(peer.id, peer.info.name, 'new');
+        peers.set(peer.id, fresh);
+        return fresh;
+      },
+    });
+    const add = (id, name, key, state = 'connected') => {
+      const peer = { ...peerOf(id, name, state), key };
+      peers.set(id, peer);
+      return peer;
+    };
+    return { peers, log, keeper, add };
+  }
+  const peerOf = (id, name, state) => ({ id, info: { id, name }, key: null, parked: 0, leaving: false, link: { pc: { connectionState: state } } });
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+  /** Waits (without timers, which may be mocked) until `done()`; at most 2000 turns. */
+  const until = async (done) => {
+    for (let turn = 0; turn < 2000 && !done(); turn += 1) await new Promise((r) => setImmediate(r));
+    assert.ok(done(), 'waited 2000 turns');
+  };
+
+  it('takes a link\'s key once, and a different one later as the other side starting over', () => {
+    const bob = page('bob');
+    const ann = bob.add('ann', 'Ann', null);
+    bob.keeper.onSignal('ann', { link: 'k1' });
+    assert.equal(ann.key, 'k1');
+    bob.keeper.onSignal('ann', { link: 'k1' });
+    assert.deepEqual(bob.log, []);
+    bob.keeper.onSignal('ann', { link: 'k2' });
+    assert.deepEqual(bob.log, [['replace', 'ann']]);
+    assert.equal(bob.peers.get('ann').key, 'k2');
+    assert.notEqual(bob.peers.get('ann'), ann);
+  });
+
+  it('only a connected link that said no goodbye can be kept', () => {
+    const bob = page('bob');
+    assert.equal(bob.keeper.isCarryingMedia(bob.add('a', 'A', 'k')), true);
+    assert.equal(bob.keeper.isCarryingMedia(bob.add('b', 'B', null)), false, 'no key');
+    assert.equal(bob.keeper.isCarryingMedia(bob.add('c', 'C', 'k', 'disconnected')), false);
+    const d = bob.add('d', 'D', 'k');
+    bob.keeper.onSignal('d', { bye: true });
+    assert.equal(bob.keeper.isCarryingMedia(d), false, 'said goodbye');
+  });
+
+  it('hands a link over to a claim with the right proof, and answers a wrong one with null', async () => {
+    const bob = page('bob');
+    bob.add('ann-old', 'Ann', 'k1');
+    bob.add('cat', 'Cat', 'k2');
+    bob.add('ann-new', 'Ann', null); // made on `joined`
+    bob.keeper.onSignal('eve', { resume: ['0'.repeat(32), await claimProof('k1', 'eve')] });
+    await settle();
+    assert.deepEqual(bob.log, [['signal', 'eve', { resumed: null }]], 'a proof made for someone else');
+    bob.log.length = 0;
+    const proof = await claimProof('k1', 'bob');
+    bob.keeper.onSignal('ann-new', { resume: [await claimProof('k9', 'bob'), proof] });
+    await settle();
+    assert.deepEqual(bob.log, [['move', 'ann-old', 'ann-new'], ['signal', 'ann-new', { resumed: proof }]]);
+    assert.equal(bob.peers.get('ann-new').key, 'k1');
+    assert.equal(bob.peers.get('cat').key, 'k2', 'the other link stays');
+  });
+
+  it('drops the old link instead when the claimer has already started a new one', async () => {
+    const bob = page('bob');
+    bob.add('ann-old', 'Ann', 'k1');
+    bob.add('ann-new', 'Ann', 'k-new');
+    bob.keeper.onSignal('ann-new', { resume: [await claimProof('k1', 'bob')] });
+    await settle();
+    assert.deepEqual(bob.log, [['drop', 'ann-old'], ['signal', 'ann-new', { resumed: null }]]);
+  });
+
+  it('after a reconnect, claims parked links and links afresh where the answer is no or never comes', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const ann = page('ann2');
+      const bob = ann.add('bob', 'Bob', 'kb');
+      const cat = ann.add('cat', 'Cat', 'kc');
+      ann.keeper.park(bob);
+      ann.keeper.park(cat);
+      ann.keeper.rejoined([{ id: 'bob', name: 'Bob' }, { id: 'cat2', name: 'Cat' }, { id: 'dan', name: 'Dan' }], [bob, cat]);
+      await until(() => ann.log.length === 3);
+      const claims = ann.log.filter(([what]) => what === 'signal');
+      assert.deepEqual(claims.map(([, to]) => to), ['bob', 'cat2', 'dan']);
+      const forBob = claims[0][2].resume;
+      assert.deepEqual(forBob, [await claimProof('kb', 'bob'), await claimProof('kc', 'bob')]);
+      ann.log.length = 0;
+      // Cat (now cat2) takes hers back; Bob does not know the link; Dan never answers.
+      ann.keeper.onSignal('cat2', { resumed: await claimProof('kc', 'cat2') });
+      ann.keeper.onSignal('bob', { resumed: null });
+      assert.deepEqual(ann.log, [['move', 'cat', 'cat2'], ['drop', 'bob'], ['connect', 'bob']]);
+      assert.equal(cat.parked, 0);
+      ann.log.length = 0;
+      mock.timers.tick(3000);
+      assert.deepEqual(ann.log, [['connect', 'dan']]);
+      ann.log.length = 0;
+      mock.timers.tick(15_000);
+      assert.deepEqual(ann.log, [], 'nothing left parked');
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('a parked link nobody claims expires', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const bob = page('bob');
+      bob.keeper.park(bob.add('ann', 'Ann', 'k1'));
+      mock.timers.tick(14_000);
+      assert.deepEqual(bob.log, []);
+      mock.timers.tick(1000);
+      assert.deepEqual(bob.log, [['expired', 'ann']]);
+    } finally {
+      mock.timers.reset();
     }
   });
 });
