@@ -3,7 +3,8 @@
 // who takes the stage and who is listed first, a chat message as a notice
 // and the links in it, reactions among signals, talk told from other sounds, the tab's title, who
 // the pre-join screen says is there, the keyboard shortcuts, the invite
-// link, the meeting page's module preloads.
+// link, links kept through a reconnect (the proofs and the keeper's rules),
+// the meeting page's module preloads.
 import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
