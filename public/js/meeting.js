@@ -337,6 +337,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       onTrack: (_stream, track) => onRemoteTrack(peer, track),
       onConnectionState: (state) => {
         peer.tile.setConnection(state);
+        // Media lost its way: maybe the network went, and the socket with it (see signaling.js).
+        if (state === 'disconnected' || state === 'failed') call.signaling?.probe();
         if (peer.parked && !links.isCarryingMedia(peer)) peerGone(peer);
       },
     });

@@ -13,6 +13,16 @@ const CHECK_EVERY_MS = 5_000;
 // No frame at all (not even `pong`) for this long: the link is dead even if the
 // browser has not noticed yet, so drop it and reconnect.
 const SILENCE_LIMIT_MS = 50_000;
+// After `probe()` (a peer link lost its connection: the network may be gone),
+// no frame for this long and the socket counts as dead. TCP would otherwise
+// hold it open through an outage, and then take its time to resend what was
+// queued once the network is back, while a new socket is quick.
+const PROBE_LIMIT_MS = 5_000;
+// A socket not open this long after it was made is given up and made again.
+// Without a network, the browser's attempt can hang for a minute or more
+// (its TCP handshake waits ever longer between tries), and it would still be
+// waiting when the network is back.
+const CONNECT_LIMIT_MS = 5_000;
 const BACKOFF_FIRST_MS = 500;
 // Capped low on purpose: after a server restart or deploy, everyone must be
 // back within 5 seconds of the service returning. Jitter still spreads them.
@@ -109,15 +119,22 @@ function takeEarly(url) {
  * @param {(code: number) => boolean} [opts.shouldReconnect]  false stops retrying after that close code
  */
 export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconnect = () => true }) {
-  const state = { socket: null, attempt: 0, retryTimer: 0, pingTimer: 0, checks: 0, closed: false, lastHeard: 0 };
+  const state = {
+    socket: null, attempt: 0, retryTimer: 0, openTimer: 0, pingTimer: 0, probeTimer: 0, checks: 0, closed: false, lastHeard: 0,
+  };
 
   function connect() {
     clearTimeout(state.retryTimer);
     onStatus(state.attempt === 0 ? 'connecting' : 'reconnecting');
     const socket = (state.attempt === 0 && takeEarly(url)) || new WebSocket(url);
     state.socket = socket;
+    clearTimeout(state.openTimer);
+    state.openTimer = setTimeout(() => {
+      if (state.socket === socket && socket.readyState === WebSocket.CONNECTING) dropAndReconnect(socket);
+    }, CONNECT_LIMIT_MS);
     const opened = () => {
       if (socket !== state.socket) return;
+      clearTimeout(state.openTimer);
       onStatus('open');
       state.lastHeard = Date.now();
       clearInterval(state.pingTimer);
@@ -157,14 +174,21 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
     if (!socket) return;
     const silent = Date.now() - state.lastHeard > SILENCE_LIMIT_MS;
     if (silent || socket.readyState >= WebSocket.CLOSING) {
-      clearInterval(state.pingTimer);
-      state.socket = null;
-      if (socket.readyState < WebSocket.CLOSING) socket.close();
-      scheduleReconnect();
+      dropAndReconnect(socket);
       return;
     }
     state.checks += 1;
     if (state.checks % (PING_EVERY_MS / CHECK_EVERY_MS) === 0) sendRaw('ping');
+  }
+
+  function dropAndReconnect(socket) {
+    clearTimeout(state.openTimer);
+    clearInterval(state.pingTimer);
+    clearTimeout(state.probeTimer);
+    state.probeTimer = 0;
+    state.socket = null;
+    if (socket.readyState < WebSocket.CLOSING) socket.close();
+    scheduleReconnect();
   }
 
   function scheduleReconnect() {
@@ -194,6 +218,20 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
   return {
     /** The live WebSocket, or null between attempts (exposed for debugging and tests). */
     get socket() { return state.socket; },
+    /**
+     * Pings now, and drops the socket if nothing at all comes back within
+     * PROBE_LIMIT_MS: for when something else says the network may be gone.
+     */
+    probe() {
+      const socket = state.socket;
+      if (!socket || socket.readyState !== WebSocket.OPEN || state.probeTimer) return;
+      const sentAt = Date.now();
+      sendRaw('ping');
+      state.probeTimer = setTimeout(() => {
+        state.probeTimer = 0;
+        if (state.socket === socket && state.lastHeard < sentAt) dropAndReconnect(socket);
+      }, PROBE_LIMIT_MS);
+    },
     /** Sends one message object; false when the socket is not open. */
     send(msg) { return sendRaw(JSON.stringify(msg)); },
     /** Call once the server accepted us, so the next drop starts from a short delay. */
@@ -203,6 +241,8 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
       state.closed = true;
       clearTimeout(state.retryTimer);
       clearInterval(state.pingTimer);
+      clearTimeout(state.probeTimer);
+      clearTimeout(state.openTimer);
       window.removeEventListener('online', onOnline);
       const socket = state.socket;
       state.socket = null;

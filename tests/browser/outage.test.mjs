@@ -1,0 +1,61 @@
+// The network goes away for 20 seconds in the middle of a call of two (the
+// loopback interface of the test's own namespace is taken down, so the
+// signaling socket and the media both stop) and then comes back. ICE gives up
+// about 15 s into such an outage, and its restart made then gathers nothing:
+// the call must come back by itself once the network does, and each page must
+// say it is reconnecting meanwhile, not "Connected".
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { startServer } from '../support/server.mjs';
+import { launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, closeAll } from './helpers.mjs';
+
+const OUTAGE_MS = 20_000;
+
+const network = (state) => execFileSync('ip', ['link', 'set', 'lo', state]);
+
+describe('a network outage during a call', { timeout: 180_000 }, () => {
+  let server;
+  let browser;
+  let ann;
+  let bob;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    network('up');
+    await closeAll(ann, bob);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('the call comes back by itself when the network does', { timeout: 120_000 }, async () => {
+    ann = await joinRoom(browser, server.url, 'outage', 'Ann');
+    bob = await joinRoom(browser, server.url, 'outage', 'Bob');
+    await Promise.all([waitJoined(ann.page), waitJoined(bob.page)]);
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+
+    const status = (page) => page.evaluate(() => document.getElementById('status').textContent);
+    const connection = (page) => page.evaluate(() => [...window.__noom.peers.values()].map((p) => p.link.pc.connectionState));
+    network('down');
+    try {
+      await ann.page.waitForTimeout(OUTAGE_MS);
+      assert.deepEqual(await connection(ann.page), ['failed'], 'the outage was not long enough for ICE to give up');
+      assert.equal(await status(ann.page), 'Reconnecting…');
+      assert.equal(await status(bob.page), 'Reconnecting…');
+    } finally {
+      network('up');
+    }
+    const back = Date.now();
+    await Promise.all([ann, bob].map(({ page }) => page.waitForFunction(() => {
+      const peers = [...window.__noom.peers.values()];
+      return peers.length === 1 && peers[0].link.pc.connectionState === 'connected';
+    }, null, { timeout: 30_000, polling: 250 })));
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    assert.equal(await status(ann.page), 'Connected');
+    console.log(`# the call was back ${Date.now() - back} ms after the network`);
+  });
+});
