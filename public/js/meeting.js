@@ -473,13 +473,16 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   function onWelcome(msg) {
     const reconnect = call.selfId !== null;
     const pinned = call.pinned;
-    // Links still carrying media wait to be claimed back; the others are rebuilt.
+    // Links still carrying media wait to be claimed back; the others are
+    // rebuilt, their keys kept to clear away ghosts of old sockets (resume.js).
     const parked = [];
+    const retired = new Map();
     for (const peer of [...call.peers.values()]) {
       if (links.isCarryingMedia(peer)) {
         links.park(peer);
         parked.push(peer);
       } else {
+        if (peer.key) retired.set(peer.key, peer.id);
         removePeer(peer.id);
       }
     }
@@ -490,7 +493,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     call.signaling.resetBackoff();
     const others = (Array.isArray(msg.peers) ? msg.peers : [])
       .filter((info) => info?.id && info.id !== msg.id && info.id !== call.previousId);
-    links.rejoined(others, parked);
+    links.rejoined(others, parked, retired);
     // The others keep their ids across our reconnect: so does a pin on one of them.
     if (pinned === 'self' || call.peers.has(pinned)) call.pinned = pinned;
     watchSelfLevel();

@@ -45,7 +45,7 @@ const isToken = (value) => typeof value === 'string' && value.length > 0 && valu
  * Reads `signal` data as a link message, or null when it is something else
  * (an offer, a candidate, a reaction) or malformed: another page's data is
  * never trusted to have the right shape.
- * @returns {{link: string} | {resume: string[]} | {resumed: string|null} | {bye: true} | null}
+ * @returns {{link: string} | {resume: string[]} | {resumed: string|null, mine: string[]} | {bye: true} | null}
  */
 export function linkSignalIn(data) {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return null;
@@ -53,7 +53,10 @@ export function linkSignalIn(data) {
   if ('resume' in data) {
     return Array.isArray(data.resume) ? { resume: data.resume.slice(0, MAX_PROOFS).filter(isToken) } : null;
   }
-  if ('resumed' in data) return { resumed: isToken(data.resumed) ? data.resumed : null };
+  if ('resumed' in data) {
+    const mine = Array.isArray(data.mine) ? data.mine.slice(0, MAX_PROOFS).filter(isToken) : [];
+    return { resumed: isToken(data.resumed) ? data.resumed : null, mine };
+  }
   if (data.bye === true) return { bye: true };
   return null;
 }
@@ -73,24 +76,37 @@ const CLAIM_WAIT_MS = 3_000;
  * answers. The meeting owns the peers (objects with `id`, `info`, `link`) and
  * what a move or a departure means for the call; this sets each peer's `key`,
  * `parked` (the timer that ends a parked link, or 0) and `leaving`.
+ *
+ * A claim also clears away ghosts: the server may still list the claimer's old
+ * socket for a while (it has not noticed it is gone), and a link with that old
+ * id will never work again. Whoever holds a link (or a key it retired) that a
+ * claim proves is the claimer's old one drops it, and an answer carries the
+ * answerer's own old keys (`mine`) so the claimer can do the same.
  * @param {object} opts
  * @param {Map<string, object>} opts.peers  the meeting's peers by id, read only
  * @param {() => string|null} opts.selfId
  * @param {(to: string, data: object) => void} opts.signal  sends `signal` data to a peer
  * @param {(info: object) => void} opts.connect  a new link to `info`, this side offering
  * @param {(peer: object, info: object) => void} opts.move  the link now belongs to `info.id`
- * @param {(peer: object) => void} opts.drop  a parked link that was not theirs: remove it quietly
+ * @param {(peer: object) => void} opts.drop  a link that will not be used again: remove it quietly
  * @param {(peer: object) => void} opts.expired  nobody claimed a parked link: that person has left
  * @param {(peer: object) => object} opts.replace  the other side started a new link: a new peer in
  *   place of `peer`, waiting for its offer
  */
 export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, expired, replace }) {
-  /** Peers asked to take back a parked link: id → {info, proofs: proof → peer, timer} */
+  /** Peers asked to take back a parked link: id → {info, proofs: proof → parked peer or null, timer} */
   const claims = new Map();
+  /**
+   * Since our last reconnect, for PARK_MS: the links we kept (parked), and
+   * the keys of those we could not keep, each with the old id of its peer.
+   */
+  let ours = { parked: new Set(), retired: new Map() };
+  let oursTimer = 0;
 
   function unpark(peer) {
     clearTimeout(peer.parked);
     peer.parked = 0;
+    ours.parked.delete(peer);
   }
 
   function forget(id) {
@@ -98,14 +114,56 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
     claims.delete(id);
   }
 
-  /** After our reconnect: asks `info` whether one of `parked` is its link. */
-  async function claim(info, parked) {
-    const me = selfId();
+  function remove(peer) {
+    unpark(peer);
+    forget(peer.id);
+    drop(peer);
+  }
+
+  /** Our old keys, each proven for `to`: proof → the parked peer, or null for a retired key. */
+  async function ourProofs(to) {
     const proofs = new Map();
-    for (const peer of parked) {
-      const proof = await claimProof(peer.key, info.id);
+    for (const peer of [...ours.parked]) {
+      const proof = peers.get(peer.id) === peer ? await claimProof(peer.key, to) : null;
       if (proof) proofs.set(proof, peer);
     }
+    for (const key of ours.retired.keys()) {
+      const proof = await claimProof(key, to);
+      if (proof) proofs.set(proof, null);
+    }
+    return proofs;
+  }
+
+  /**
+   * The links (`peer`) and retired keys (`id`, the old peer id) that `proofs`,
+   * made for us by `from`, name; never the link with `from` itself.
+   */
+  async function named(proofs, from) {
+    const me = selfId();
+    const found = [];
+    for (const peer of [...peers.values()]) {
+      const proof = peer.key && peer.id !== from ? await claimProof(peer.key, me) : null;
+      if (proof && proofs.includes(proof)) found.push({ peer, proof });
+    }
+    for (const [key, id] of ours.retired) {
+      const proof = await claimProof(key, me);
+      if (proof && proofs.includes(proof)) found.push({ id, proof });
+    }
+    return found;
+  }
+
+  /** Drops the link with `id`, or stops waiting on it: it is `from`'s old socket. */
+  function dropGhost(id, from) {
+    if (id === from) return;
+    const ghost = peers.get(id);
+    if (ghost) remove(ghost);
+    else forget(id);
+  }
+
+  /** After our reconnect: asks `info` whether one of our old links is its. */
+  async function claim(info) {
+    const me = selfId();
+    const proofs = await ourProofs(info.id);
     if (selfId() !== me) return; // another welcome (or the end) came meanwhile
     if (!proofs.size) {
       connect(info);
@@ -116,7 +174,7 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
     signal(info.id, { resume: [...proofs.keys()] });
   }
 
-  /** A claim was answered (`proof` null: not theirs) or timed out. */
+  /** A claim was answered (`proof` null: not theirs to keep) or timed out. */
   function settle(id, proof) {
     const pending = claims.get(id);
     if (!pending) return;
@@ -129,38 +187,47 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
     }
     // Nothing to take back. A parked link under the same id was not theirs to keep.
     const stale = peers.get(id);
-    if (stale) {
-      unpark(stale);
-      drop(stale);
-    }
+    if (stale) remove(stale);
     connect(pending.info);
+  }
+
+  /** The answerer's own old keys (`mine`): links we hold with its old socket go. */
+  async function dropGhostsOf(from, mine) {
+    const me = selfId();
+    const found = await named(mine, from);
+    if (selfId() !== me) return;
+    for (const { peer, id } of found) {
+      if (!peer) dropGhost(id, from);
+      else if (peers.get(peer.id) === peer) dropGhost(peer.id, from);
+    }
   }
 
   /** Another page reconnected and asks whether we hold its link; answers either way. */
   async function answer(from, proofs) {
     const me = selfId();
-    let found = null;
-    for (const peer of [...peers.values()]) {
-      if (peer.id === from || !keeper.isCarryingMedia(peer)) continue;
-      const proof = await claimProof(peer.key, me);
-      if (proof && proofs.includes(proof)) {
-        found = { peer, proof };
-        break;
+    const found = await named(proofs, from);
+    const mine = await ourProofs(from);
+    if (selfId() !== me) return;
+    let taken = null;
+    for (const { peer, id, proof } of found) {
+      if (!peer) {
+        dropGhost(id, from);
+      } else if (peers.get(peer.id) === peer && peer.id !== from) {
+        // The link need not be parked: its `left` may not have come yet (the
+        // server had not noticed the old socket go). Too late if the claimer
+        // gave up waiting and has keyed a new link meanwhile; and a link that
+        // lost its media will not work again: either way it goes.
+        if (!taken && keeper.isCarryingMedia(peer) && !peers.get(from)?.key) {
+          unpark(peer);
+          taken = proof;
+          const known = peers.get(from)?.info ?? { name: peer.info.name };
+          move(peer, { ...known, id: from });
+        } else {
+          dropGhost(peer.id, from);
+        }
       }
     }
-    if (selfId() !== me) return;
-    // The link need not be parked: its `left` may not have come yet (the
-    // server had not noticed the old socket go). Too late if the claimer gave
-    // up waiting and has keyed a new link meanwhile: then the old one goes.
-    const held = found && peers.get(found.peer.id) === found.peer;
-    const taken = held && !peers.get(from)?.key;
-    if (held) unpark(found.peer);
-    if (held && !taken) drop(found.peer);
-    if (taken) {
-      const known = peers.get(from)?.info ?? { name: found.peer.info.name };
-      move(found.peer, { ...known, id: from });
-    }
-    signal(from, { resumed: taken ? found.proof : null });
+    signal(from, { resumed: taken, ...(mine.size ? { mine: [...mine.keys()] } : {}) });
   }
 
   const keeper = {
@@ -182,13 +249,17 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
     },
 
     /**
-     * Our new `welcome`: each peer in it is asked whether one of our parked
-     * links is theirs, or linked afresh when none is parked.
+     * Our new `welcome`: each peer in it is asked whether one of our old links
+     * (`parked`, still carrying media, or `retired`: key → old peer id, links
+     * that were not) is theirs, or linked afresh when we have none.
      */
-    rejoined(infos, parked) {
+    rejoined(infos, parked, retired) {
       for (const id of [...claims.keys()]) forget(id);
+      ours = { parked: new Set(parked), retired };
+      clearTimeout(oursTimer);
+      oursTimer = setTimeout(() => { ours = { parked: new Set(), retired: new Map() }; }, PARK_MS);
       for (const info of infos) {
-        if (parked.length) claim(info, parked);
+        if (parked.length || retired.size) claim(info);
         else connect(info);
       }
     },
@@ -204,6 +275,7 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
     /** The meeting ended: no timers left behind. */
     stop() {
       for (const id of [...claims.keys()]) forget(id);
+      clearTimeout(oursTimer);
     },
 
     /** A `{link}`, `{resume}`, `{resumed}` or `{bye}` from another page (see `linkSignalIn`). */
@@ -212,6 +284,7 @@ export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, e
         answer(from, message.resume);
       } else if ('resumed' in message) {
         settle(from, message.resumed);
+        if (message.mine?.length) dropGhostsOf(from, message.mine);
       } else {
         const peer = peers.get(from);
         if (!peer) return;

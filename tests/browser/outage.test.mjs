@@ -4,24 +4,34 @@
 // about 15 s into such an outage, and its restart made then gathers nothing:
 // the call must come back by itself once the network does, and each page must
 // say it is reconnecting meanwhile, not "Connected".
+//
+// The pages reach the server through a relay that, as the outage starts,
+// freezes the sockets open then: the server never hears that they are gone
+// (as when a phone's network dies without a goodbye), so it keeps listing the
+// old ones for up to a minute. Each page must still end up with one tile for
+// the other person, not a second one for their old socket.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startServer } from '../support/server.mjs';
-import { launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, closeAll } from './helpers.mjs';
+import { startRelay } from '../hardening/lib.mjs';
+import { launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, remoteTileIds, closeAll } from './helpers.mjs';
 
 const OUTAGE_MS = 20_000;
 
 const network = (state) => execFileSync('ip', ['link', 'set', 'lo', state]);
 
 describe('a network outage during a call', { timeout: 180_000 }, () => {
+  let relay;
   let server;
   let browser;
   let ann;
   let bob;
 
   before(async () => {
-    server = await startServer();
+    relay = await startRelay(0);
+    server = await startServer({ vars: { ALLOWED_ORIGINS: relay.url } });
+    relay.setTarget(server.port);
     browser = await launchBrowser();
   });
 
@@ -30,16 +40,18 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     await closeAll(ann, bob);
     await browser?.close();
     await server?.stop();
+    await relay?.close();
   });
 
-  it('the call comes back by itself when the network does', { timeout: 120_000 }, async () => {
-    ann = await joinRoom(browser, server.url, 'outage', 'Ann');
-    bob = await joinRoom(browser, server.url, 'outage', 'Bob');
-    await Promise.all([waitJoined(ann.page), waitJoined(bob.page)]);
+  it('the call comes back by itself when the network does, with no tile left for an old socket', { timeout: 120_000 }, async () => {
+    ann = await joinRoom(browser, relay.url, 'outage', 'Ann');
+    bob = await joinRoom(browser, relay.url, 'outage', 'Bob');
+    const oldIds = await Promise.all([waitJoined(ann.page), waitJoined(bob.page)]);
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
 
     const status = (page) => page.evaluate(() => document.getElementById('status').textContent);
     const connection = (page) => page.evaluate(() => [...window.__noom.peers.values()].map((p) => p.link.pc.connectionState));
+    relay.freeze();
     network('down');
     try {
       await ann.page.waitForTimeout(OUTAGE_MS);
@@ -50,12 +62,18 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
       network('up');
     }
     const back = Date.now();
+    // Well within the minute the server takes to drop the frozen sockets.
     await Promise.all([ann, bob].map(({ page }) => page.waitForFunction(() => {
       const peers = [...window.__noom.peers.values()];
       return peers.length === 1 && peers[0].link.pc.connectionState === 'connected';
-    }, null, { timeout: 30_000, polling: 250 })));
+    }, null, { timeout: 20_000, polling: 250 })));
+    const newIds = await Promise.all([ann.page, bob.page].map((page) => page.evaluate(() => window.__noom.selfId)));
+    assert.deepEqual(await remoteTileIds(ann.page), [newIds[1]]);
+    assert.deepEqual(await remoteTileIds(bob.page), [newIds[0]]);
+    assert.ok(!oldIds.includes(newIds[0]) && !oldIds.includes(newIds[1]));
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
     assert.equal(await status(ann.page), 'Connected');
+    assert.equal(await ann.page.getByTestId('participant-count').textContent(), '2');
     console.log(`# the call was back ${Date.now() - back} ms after the network`);
   });
 });

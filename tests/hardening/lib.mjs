@@ -70,16 +70,20 @@ export function tally(suite, what, count) {
 export function startRelay(targetPort) {
   let target = targetPort;
   const sockets = new Set();
+  /** Connections now open: {inbound, outbound, frozen}. */
+  const pairs = new Set();
   const server = net.createServer((inbound) => {
     const outbound = net.connect(target, '127.0.0.1');
+    const pair = { inbound, outbound, frozen: false };
+    pairs.add(pair);
     for (const s of [inbound, outbound]) {
       sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => { inbound.destroy(); outbound.destroy(); });
+      s.on('close', () => { sockets.delete(s); pairs.delete(pair); });
+      s.on('error', () => { inbound.destroy(); if (!pair.frozen) outbound.destroy(); });
     }
     inbound.pipe(outbound);
     outbound.pipe(inbound);
-    inbound.on('close', () => outbound.destroy());
+    inbound.on('close', () => { if (!pair.frozen) outbound.destroy(); });
     outbound.on('close', () => inbound.destroy());
   });
   return new Promise((resolve, reject) => {
@@ -91,6 +95,19 @@ export function startRelay(targetPort) {
         wsUrl: `ws://127.0.0.1:${port}`,
         url: `http://127.0.0.1:${port}`,
         setTarget(p) { target = p; },
+        /**
+         * Stops relaying on every connection open now, both ways, and keeps
+         * the server's side of each open even when the client's side closes:
+         * to the server, those sockets go silent but never go away (as when a
+         * client's network dies without a goodbye). New connections relay as usual.
+         */
+        freeze() {
+          for (const pair of pairs) {
+            pair.frozen = true;
+            pair.inbound.unpipe(pair.outbound);
+            pair.outbound.unpipe(pair.inbound);
+          }
+        },
         close() {
           for (const s of sockets) s.destroy();
           return new Promise((r) => server.close(() => r()));
