@@ -315,9 +315,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       link: null,
       stopLevel: () => {},
       send: (data) => call.signaling.send({ type: 'signal', to: peer.id, data }),
-      // Set by the link keeper (resume.js): the link's key, from whichever side
-      // offered first; the timer that ends a parked link (one waiting to be
-      // claimed back), or 0; whether the peer said it is leaving for good.
+      // The link keeper's (resume.js): key, parked timer, said goodbye.
       key: null,
       parked: 0,
       leaving: false,
@@ -436,11 +434,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     if (!peers.some((p) => p.parked)) for (const p of peers) p.returning = false;
   }
 
-  /**
-   * A link claimed back: it now belongs to `info.id`, and so does everything
-   * that refers to that person (pin, hand, notices, tile). A link made for the
-   * new id in the meantime (on its `joined`) is dropped.
-   */
+  /** A link claimed back: it, the pin, hand, notices and tile go to `info.id` (a link made on its `joined` goes). */
   function moveLink(peer, info) {
     const oldId = peer.id;
     const newId = info.id;
@@ -474,7 +468,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     const reconnect = call.selfId !== null;
     const pinned = call.pinned;
     // Links still carrying media wait to be claimed back; the others are
-    // rebuilt, their keys kept to clear away ghosts of old sockets (resume.js).
+    // rebuilt, their keys kept to clear ghosts of old sockets (resume.js).
     const parked = [];
     const retired = new Map();
     for (const peer of [...call.peers.values()]) {

@@ -1,11 +1,7 @@
 // The WebSocket to the room's Durable Object: connect, reconnect, keep alive.
-//
-// This module only moves JSON frames; it knows nothing about what they mean.
-// When the socket drops (network change, laptop sleep, server restart) it
-// reconnects with exponential backoff plus jitter, so a room full of people who
-// lost the same link do not all knock at the same instant. Each new connection
-// is a new peer for the server: the caller sends `join` again from `onOpen` and
-// rebuilds the call from the fresh `welcome`.
+// It only moves JSON frames. A dropped socket is dialled again with backoff
+// and jitter (a room that lost the same link does not knock all at once);
+// each new one is a new peer to the server: the caller joins again.
 
 const PING_EVERY_MS = 20_000;
 // How often the socket's health is checked (and every fourth check, a ping).
@@ -13,15 +9,12 @@ const CHECK_EVERY_MS = 5_000;
 // No frame at all (not even `pong`) for this long: the link is dead even if the
 // browser has not noticed yet, so drop it and reconnect.
 const SILENCE_LIMIT_MS = 50_000;
-// After `probe()` (a peer link lost its connection: the network may be gone),
-// no frame for this long and the socket counts as dead. TCP would otherwise
-// hold it open through an outage, and then take its time to resend what was
-// queued once the network is back, while a new socket is quick.
+// After `probe()` (media lost: the network may be gone), no frame for this
+// long and the socket is dead. TCP would hold it open through an outage and
+// be slow to resend once the network is back; a new socket is quick.
 const PROBE_LIMIT_MS = 5_000;
-// A socket not open this long after it was made is given up and made again.
-// Without a network, the browser's attempt can hang for a minute or more
-// (its TCP handshake waits ever longer between tries), and it would still be
-// waiting when the network is back.
+// A socket not open this long is made again: without a network, an attempt
+// can hang for a minute (TCP waits ever longer between tries).
 const CONNECT_LIMIT_MS = 5_000;
 const BACKOFF_FIRST_MS = 500;
 // Capped low on purpose: after a server restart or deploy, everyone must be
@@ -218,10 +211,7 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
   return {
     /** The live WebSocket, or null between attempts (exposed for debugging and tests). */
     get socket() { return state.socket; },
-    /**
-     * Pings now, and drops the socket if nothing at all comes back within
-     * PROBE_LIMIT_MS: for when something else says the network may be gone.
-     */
+    /** Pings now; drops the socket if nothing comes back within PROBE_LIMIT_MS. */
     probe() {
       const socket = state.socket;
       if (!socket || socket.readyState !== WebSocket.OPEN || state.probeTimer) return;
