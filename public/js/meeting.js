@@ -167,6 +167,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     return call.local.screen ?? call.local.video ?? null;
   }
 
+  /** `signal` data for one peer, by its id now. */
+  function signalTo(id, data) {
+    call.signaling.send({ type: 'signal', to: id, data });
+  }
+
   function sendState() {
     if (call.selfId) call.signaling.send({ type: 'state', ...selfState() });
     renderSelf();
@@ -314,7 +319,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       tile: null,
       link: null,
       stopLevel: () => {},
-      send: (data) => call.signaling.send({ type: 'signal', to: peer.id, data }),
+      send: (data) => signalTo(peer.id, data),
       // The link keeper's (resume.js): key, parked timer, said goodbye.
       key: null,
       parked: 0,
@@ -412,7 +417,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   const links = createLinkKeeper({
     peers: call.peers,
     selfId: () => (call.ended ? null : call.selfId),
-    signal: (to, data) => call.signaling.send({ type: 'signal', to, data }),
+    signal: signalTo,
     connect: (info) => addPeer(info, { offer: true }),
     move: moveLink,
     drop: (peer) => removePeer(peer.id),
@@ -694,7 +699,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     if (!call.selfId || now - call.reactedAt < REACTION_GAP_MS) return;
     call.reactedAt = now;
     showReaction(selfTile.root, emoji);
-    for (const id of call.peers.keys()) call.signaling.send({ type: 'signal', to: id, data: { reaction: emoji } });
+    for (const peer of call.peers.values()) peer.send({ reaction: emoji });
   }
 
   function showReactionBar(open) {

@@ -174,11 +174,16 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
     if (state.checks % (PING_EVERY_MS / CHECK_EVERY_MS) === 0) sendRaw('ping');
   }
 
-  function dropAndReconnect(socket) {
+  /** Stops watching the current socket: its open, ping and probe timers. */
+  function clearTimers() {
     clearTimeout(state.openTimer);
     clearInterval(state.pingTimer);
     clearTimeout(state.probeTimer);
     state.probeTimer = 0;
+  }
+
+  function dropAndReconnect(socket) {
+    clearTimers();
     state.socket = null;
     if (socket.readyState < WebSocket.CLOSING) socket.close();
     scheduleReconnect();
@@ -230,9 +235,7 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
     close(code = 1000) {
       state.closed = true;
       clearTimeout(state.retryTimer);
-      clearInterval(state.pingTimer);
-      clearTimeout(state.probeTimer);
-      clearTimeout(state.openTimer);
+      clearTimers();
       window.removeEventListener('online', onOnline);
       const socket = state.socket;
       state.socket = null;
