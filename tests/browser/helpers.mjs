@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT } from '../support/server.mjs';
+import { ROOT, startServer } from '../support/server.mjs';
+import { startRelay } from '../hardening/lib.mjs';
 
 /**
  * Where the tests' screenshots go: tests/.tmp/screenshots, so running the
@@ -79,6 +80,21 @@ function talkingSound() {
   writeFileSync(file, wav);
   return file;
 }
+
+/**
+ * A `wrangler dev` that pages reach through a relay on a fixed port, which a
+ * test can freeze (`relay.freeze()`) or point at a restarted server
+ * (`relay.setTarget`, with `serverVars(relay)` for the new one).
+ */
+export async function startServerBehindRelay(vars = {}) {
+  const relay = await startRelay(0);
+  const server = await startServer({ vars: { ...vars, ...serverVars(relay) } });
+  relay.setTarget(server.port);
+  return { relay, server };
+}
+
+/** The vars a server behind `relay` needs: the relay's origin is the pages' origin. */
+export const serverVars = (relay) => ({ ALLOWED_ORIGINS: relay.url });
 
 /** The CSS selector of the remote tile of `peerId`. */
 const tileSelector = (peerId) => `[data-testid="tile"][data-peer-id="${peerId}"]`;

@@ -7,9 +7,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
-import { startRelay } from '../hardening/lib.mjs';
 import {
-  launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, waitChat, closeAll, markConnection, sameConnection, remoteTileIds,
+  startServerBehindRelay, serverVars, launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, waitChat, closeAll, markConnection, sameConnection, remoteTileIds,
 } from './helpers.mjs';
 
 describe('a server restart during a meeting', { timeout: 240_000 }, () => {
@@ -20,9 +19,7 @@ describe('a server restart during a meeting', { timeout: 240_000 }, () => {
   let bob;
 
   before(async () => {
-    relay = await startRelay(0);
-    server = await startServer({ vars: { ALLOWED_ORIGINS: relay.url } });
-    relay.setTarget(server.port);
+    ({ relay, server } = await startServerBehindRelay());
     browser = await launchBrowser();
   });
 
@@ -46,7 +43,7 @@ describe('a server restart during a meeting', { timeout: 240_000 }, () => {
     await markConnection(bob.page, annBefore);
 
     await server.stop({ keepState: true });
-    server = await startServer({ persistTo: server.persistTo, vars: { ALLOWED_ORIGINS: relay.url } });
+    server = await startServer({ persistTo: server.persistTo, vars: serverVars(relay) });
     relay.setTarget(server.port);
     const back = Date.now();
 

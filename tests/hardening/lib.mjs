@@ -69,16 +69,14 @@ export function tally(suite, what, count) {
  */
 export function startRelay(targetPort) {
   let target = targetPort;
-  const sockets = new Set();
-  /** Connections now open: {inbound, outbound, frozen}. */
+  /** Relayed connections with a side still open: {inbound, outbound, frozen}. */
   const pairs = new Set();
   const server = net.createServer((inbound) => {
     const outbound = net.connect(target, '127.0.0.1');
     const pair = { inbound, outbound, frozen: false };
     pairs.add(pair);
     for (const s of [inbound, outbound]) {
-      sockets.add(s);
-      s.on('close', () => { sockets.delete(s); pairs.delete(pair); });
+      s.on('close', () => { if (inbound.destroyed && outbound.destroyed) pairs.delete(pair); });
       s.on('error', () => { inbound.destroy(); if (!pair.frozen) outbound.destroy(); });
     }
     inbound.pipe(outbound);
@@ -109,7 +107,7 @@ export function startRelay(targetPort) {
           }
         },
         close() {
-          for (const s of sockets) s.destroy();
+          for (const { inbound, outbound } of pairs) { inbound.destroy(); outbound.destroy(); }
           return new Promise((r) => server.close(() => r()));
         },
       });
