@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import {
   launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, remoteTileIds, closeAll, startServerBehindRelay,
 } from './helpers.mjs';
+import { until } from '../hardening/lib.mjs';
 
 const OUTAGE_MS = 20_000;
 
@@ -29,6 +30,7 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
   let browser;
   let ann;
   let bob;
+  let cy;
 
   before(async () => {
     ({ relay, server } = await startServerBehindRelay({ PEER_TIMEOUT_SECONDS: '300' }));
@@ -37,7 +39,7 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
 
   after(async () => {
     network('up');
-    await closeAll(ann, bob);
+    await closeAll(ann, bob, cy);
     await browser?.close();
     await server?.stop();
     await relay?.close();
@@ -79,5 +81,19 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     assert.equal(await status(ann.page), 'Connected');
     assert.equal(await ann.page.getByTestId('participant-count').textContent(), '2');
     console.log(`# the call was back ${backMs} ms after the network`);
+  });
+
+  // With no network, a new socket's handshake can hang for a minute: the page
+  // gives an attempt 5 s (CONNECT_LIMIT_MS in signaling.js), then makes another.
+  it('a reconnect whose handshake hangs is given up and made again', { timeout: 60_000 }, async () => {
+    cy = await joinRoom(browser, relay.url, 'stall', 'Cy');
+    const firstId = await waitJoined(cy.page);
+    relay.stallHandshakes(1);
+    await cy.page.evaluate(() => window.__noom.signaling.socket.close());
+    await cy.page.waitForFunction(() => window.__noom.signaling.socket?.readyState === WebSocket.CONNECTING, null, { timeout: 5000 });
+    await until(() => relay.stalledNow === 1, 'the reconnect to reach the relay and hang', 5000);
+    await cy.page.waitForFunction((old) => window.__noom.selfId !== old && document.getElementById('status').textContent === 'Connected',
+      firstId, { timeout: 15_000, polling: 250 });
+    await until(() => relay.stalledNow === 0, 'the page to let go of the attempt that hung', 2000);
   });
 });

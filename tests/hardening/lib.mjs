@@ -71,6 +71,9 @@ export function startRelay(targetPort) {
   let target = targetPort;
   /** Relayed connections with a side still open: {inbound, outbound, frozen}. */
   const pairs = new Set();
+  /** How many WebSocket handshakes to come are left hanging (`stallHandshakes`), and those left so far. */
+  let handshakesToStall = 0;
+  const stalled = new Set();
   const server = net.createServer((inbound) => {
     const outbound = net.connect(target, '127.0.0.1');
     const pair = { inbound, outbound, frozen: false };
@@ -79,10 +82,19 @@ export function startRelay(targetPort) {
       s.on('close', () => { if (inbound.destroyed && outbound.destroyed) pairs.delete(pair); });
       s.on('error', () => { inbound.destroy(); if (!pair.frozen) outbound.destroy(); });
     }
-    inbound.pipe(outbound);
+    inbound.once('data', (head) => {
+      if (handshakesToStall > 0 && /^upgrade: *websocket/im.test(head.toString('latin1'))) {
+        handshakesToStall -= 1;
+        stalled.add(inbound);
+        outbound.destroy();
+        return;
+      }
+      outbound.write(head);
+      inbound.pipe(outbound);
+    });
     outbound.pipe(inbound);
-    inbound.on('close', () => { if (!pair.frozen) outbound.destroy(); });
-    outbound.on('close', () => inbound.destroy());
+    inbound.on('close', () => { stalled.delete(inbound); if (!pair.frozen) outbound.destroy(); });
+    outbound.on('close', () => { if (!stalled.has(inbound)) inbound.destroy(); });
   });
   return new Promise((resolve, reject) => {
     server.on('error', reject);
@@ -106,6 +118,15 @@ export function startRelay(targetPort) {
             pair.outbound.unpipe(pair.inbound);
           }
         },
+        /**
+         * The next `count` WebSocket handshakes get no answer: the connection
+         * stays open and silent, as an attempt made on a dead network hangs.
+         */
+        stallHandshakes(count) {
+          handshakesToStall = count;
+        },
+        /** How many connections are hanging in a stalled handshake now. */
+        get stalledNow() { return stalled.size; },
         close() {
           for (const { inbound, outbound } of pairs) { inbound.destroy(); outbound.destroy(); }
           return new Promise((r) => server.close(() => r()));
