@@ -22,6 +22,7 @@ if (commits.length === 0) {
 const ratios = { 'baseline-js': {}, 'floor-js': {} };
 for (const commit of commits) {
   const results = JSON.parse(execFileSync('git', ['show', `${commit}:bench/results/results.json`], { cwd: ROOT, maxBuffer: 1 << 28 }));
+  const noomP50s = roundP50s(results.latency.noom);
   for (const [other, byWorkload] of Object.entries(ratios)) {
     if (!results.throughput[other]) continue;
     for (const [workload, samples] of Object.entries(results.throughput.noom)) {
@@ -31,9 +32,8 @@ for (const commit of commits) {
       }
     }
     if (!results.latency[other]) continue;
-    const noom = roundP50s(results.latency.noom);
     const theirs = roundP50s(results.latency[other]);
-    noom.forEach((p50, i) => (byWorkload.p50 ??= []).push(p50 / theirs[i]));
+    noomP50s.forEach((p50, i) => (byWorkload.p50 ??= []).push(p50 / theirs[i]));
   }
 }
 

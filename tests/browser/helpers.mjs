@@ -187,6 +187,15 @@ export async function waitJoined(page, timeout = 20_000) {
   return page.evaluate(() => window.__noom.selfId);
 }
 
+/** Waits for a page to be welcomed again on a new socket (a new self id instead of `oldId`); returns the new id. */
+export async function waitRejoined(page, oldId, timeout = 20_000) {
+  const handle = await page.waitForFunction((old) => {
+    const now = window.__noom?.selfId;
+    return Boolean(now) && now !== old && now;
+  }, oldId, { timeout, polling: 100 });
+  return handle.jsonValue();
+}
+
 /** The ids of the remote tiles on a page. */
 export function remoteTileIds(page) {
   return page.$$eval('[data-testid="tile"]:not([data-self])', (tiles) => tiles.map((t) => t.dataset.peerId));

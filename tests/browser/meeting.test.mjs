@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import {
-  launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, remoteTileIds, waitRemoteVideosPlaying,
+  launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, waitRejoined, remoteTileIds, waitRemoteVideosPlaying,
   waitTileAttr, waitChat, closeAll, videoLimits, speakingSeen, openAudioContexts, waitAudioContexts, screenshot, setPageHidden,
   markConnection, sameConnection, recordToasts, toastsSeen,
 } from './helpers.mjs';
@@ -341,9 +341,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await markConnection(bob.page, annId);
     await recordToasts(ann.page);
     await bob.page.evaluate(() => window.__noom.signaling.socket.close());
-    await bob.page.waitForFunction((old) => window.__noom.selfId && window.__noom.selfId !== old, bobId,
-      { timeout: 20_000 });
-    const newBobId = await bob.page.evaluate(() => window.__noom.selfId);
+    const newBobId = await waitRejoined(bob.page, bobId);
     await ann.page.waitForFunction((id) => {
       const ids = [...document.querySelectorAll('[data-testid="tile"]:not([data-self])')].map((t) => t.dataset.peerId);
       return ids.length === 1 && ids[0] === id;
@@ -376,8 +374,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await markConnection(bob.page, annId);
     await recordToasts(bob.page);
     await ann.page.evaluate(() => window.__noom.signaling.socket.close());
-    const newAnnId = await (await ann.page.waitForFunction((old) => window.__noom.selfId !== old && window.__noom.selfId, annId,
-      { timeout: 20_000 })).jsonValue();
+    const newAnnId = await waitRejoined(ann.page, annId);
     await bob.page.waitForTimeout(5000); // past Bob's late answer
     assert.equal(await sameConnection(ann.page, bobId), false, 'Ann still on the old connection');
     assert.equal(await sameConnection(bob.page, newAnnId), false, 'Bob moved the old connection after Ann gave up on it');

@@ -9,7 +9,7 @@ import { startServer } from '../support/server.mjs';
 import { connectAndJoin } from '../support/client.mjs';
 import {
   launchBrowser, joinRoom, newPerson, gotoRoom, waitRemoteVideosPlaying, waitTileAttr, waitChat, screenshot, closeAll, videoLimits,
-  markConnection, sameConnection, recordToasts, toastsSeen, remoteTileIds,
+  markConnection, sameConnection, recordToasts, toastsSeen, remoteTileIds, waitRejoined,
 } from './helpers.mjs';
 
 describe('a meeting of four', { timeout: 180_000 }, () => {
@@ -90,8 +90,7 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     assert.equal(await sameConnection(ann.page, bobId), true, 'a stranger\'s claim moved Ann\'s link with Bob');
 
     await bob.page.evaluate(() => window.__noom.signaling.socket.close());
-    const newBobId = await (await bob.page.waitForFunction((old) => window.__noom.selfId !== old && window.__noom.selfId, bobId,
-      { timeout: 20_000 })).jsonValue();
+    const newBobId = await waitRejoined(bob.page, bobId);
     // Bob's one claim to each person matched only the link he has with that person.
     for (const { page } of others) assert.equal(await sameConnection(page, newBobId), true, 'a new connection to Bob');
     for (const id of [annId, catId, danId]) assert.equal(await sameConnection(bob.page, id), true, `Bob has a new connection to ${id}`);

@@ -16,7 +16,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, remoteTileIds, closeAll, startServerBehindRelay,
+  launchBrowser, joinRoom, waitJoined, waitRejoined, waitRemoteVideosPlaying, remoteTileIds, closeAll, startServerBehindRelay,
 } from './helpers.mjs';
 import { until } from '../hardening/lib.mjs';
 
@@ -92,8 +92,8 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     await cy.page.evaluate(() => window.__noom.signaling.socket.close());
     await cy.page.waitForFunction(() => window.__noom.signaling.socket?.readyState === WebSocket.CONNECTING, null, { timeout: 5000 });
     await until(() => relay.stalledNow === 1, 'the reconnect to reach the relay and hang', 5000);
-    await cy.page.waitForFunction((old) => window.__noom.selfId !== old && document.getElementById('status').textContent === 'Connected',
-      firstId, { timeout: 15_000, polling: 250 });
+    await waitRejoined(cy.page, firstId, 15_000);
+    assert.equal(await cy.page.evaluate(() => document.getElementById('status').textContent), 'Connected');
     await until(() => relay.stalledNow === 0, 'the page to let go of the attempt that hung', 2000);
   });
 });

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import {
-  startServerBehindRelay, serverVars, launchBrowser, joinRoom, waitJoined, waitRemoteVideosPlaying, waitChat, closeAll, markConnection, sameConnection, remoteTileIds,
+  startServerBehindRelay, serverVars, launchBrowser, joinRoom, waitJoined, waitRejoined, waitRemoteVideosPlaying, waitChat, closeAll, markConnection, sameConnection, remoteTileIds,
 } from './helpers.mjs';
 
 describe('a server restart during a meeting', { timeout: 240_000 }, () => {
@@ -48,11 +48,7 @@ describe('a server restart during a meeting', { timeout: 240_000 }, () => {
     const back = Date.now();
 
     // A new welcome means a new peer id on each page.
-    const rejoined = (page, old) => page.waitForFunction((id) => {
-      const now = window.__noom?.selfId;
-      return Boolean(now) && now !== id;
-    }, old, { timeout: 5_000, polling: 100 });
-    await Promise.all([rejoined(ann.page, annBefore), rejoined(bob.page, bobBefore)]);
+    await Promise.all([waitRejoined(ann.page, annBefore, 5_000), waitRejoined(bob.page, bobBefore, 5_000)]);
     const reconnectMs = Date.now() - back;
     assert.ok(reconnectMs <= 5_000, `reconnected after ${reconnectMs} ms`);
 

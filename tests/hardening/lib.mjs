@@ -89,6 +89,7 @@ export function startRelay(targetPort) {
         outbound.destroy();
         return;
       }
+      if (pair.frozen) return; // frozen before it said anything: stays silent
       outbound.write(head);
       inbound.pipe(outbound);
     });
