@@ -113,7 +113,7 @@ function takeEarly(url) {
  */
 export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconnect = () => true }) {
   const state = {
-    socket: null, attempt: 0, retryTimer: 0, openTimer: 0, pingTimer: 0, probeTimer: 0, checks: 0, closed: false, lastHeard: 0,
+    socket: null, attempt: 0, retryTimer: 0, openTimer: 0, pingTimer: 0, probeTimer: 0, checks: 0, closed: false, lastHeard: 0, lastCheck: 0,
   };
 
   function connect() {
@@ -130,6 +130,7 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
       clearTimeout(state.openTimer);
       onStatus('open');
       state.lastHeard = Date.now();
+      state.lastCheck = state.lastHeard;
       clearInterval(state.pingTimer);
       state.checks = 0;
       state.pingTimer = setInterval(keepAlive, CHECK_EVERY_MS);
@@ -161,17 +162,34 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
 
   // Drops a socket that went silent, or that is stuck closing (the closing
   // handshake can take a minute when the other end never answers it), and
-  // reconnects at once instead of waiting for the browser to give up.
+  // reconnects at once instead of waiting for the browser to give up. A check
+  // that comes late (a hidden tab's timers run once a minute, a closed lid
+  // stops them) sent no pings meanwhile, so silence proves nothing: it probes.
   function keepAlive() {
     const socket = state.socket;
     if (!socket) return;
-    const silent = Date.now() - state.lastHeard > SILENCE_LIMIT_MS;
-    if (silent || socket.readyState >= WebSocket.CLOSING) {
+    const now = Date.now();
+    const late = now - state.lastCheck > 2 * CHECK_EVERY_MS;
+    state.lastCheck = now;
+    if (late && socket.readyState === WebSocket.OPEN) {
+      probe();
+    } else if (now - state.lastHeard > SILENCE_LIMIT_MS || socket.readyState >= WebSocket.CLOSING) {
       dropAndReconnect(socket);
-      return;
+    } else if (++state.checks % (PING_EVERY_MS / CHECK_EVERY_MS) === 0) {
+      sendRaw('ping');
     }
-    state.checks += 1;
-    if (state.checks % (PING_EVERY_MS / CHECK_EVERY_MS) === 0) sendRaw('ping');
+  }
+
+  /** Pings now; drops the socket if nothing comes back within PROBE_LIMIT_MS. */
+  function probe() {
+    const socket = state.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN || state.probeTimer) return;
+    const sentAt = Date.now();
+    sendRaw('ping');
+    state.probeTimer = setTimeout(() => {
+      state.probeTimer = 0;
+      if (state.socket === socket && state.lastHeard < sentAt) dropAndReconnect(socket);
+    }, PROBE_LIMIT_MS);
   }
 
   /** Stops watching the current socket: its open, ping and probe timers. */
@@ -216,17 +234,7 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
   return {
     /** The live WebSocket, or null between attempts (exposed for debugging and tests). */
     get socket() { return state.socket; },
-    /** Pings now; drops the socket if nothing comes back within PROBE_LIMIT_MS. */
-    probe() {
-      const socket = state.socket;
-      if (!socket || socket.readyState !== WebSocket.OPEN || state.probeTimer) return;
-      const sentAt = Date.now();
-      sendRaw('ping');
-      state.probeTimer = setTimeout(() => {
-        state.probeTimer = 0;
-        if (state.socket === socket && state.lastHeard < sentAt) dropAndReconnect(socket);
-      }, PROBE_LIMIT_MS);
-    },
+    probe,
     /** Sends one message object; false when the socket is not open. */
     send(msg) { return sendRaw(JSON.stringify(msg)); },
     /** Call once the server accepted us, so the next drop starts from a short delay. */

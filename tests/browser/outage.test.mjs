@@ -16,7 +16,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  launchBrowser, joinRoom, waitJoined, waitRejoined, waitRemoteVideosPlaying, remoteTileIds, closeAll, startServerBehindRelay,
+  launchBrowser, joinRoom, newPerson, gotoRoom, waitJoined, waitRejoined, waitRemoteVideosPlaying, remoteTileIds, closeAll,
+  startServerBehindRelay,
 } from './helpers.mjs';
 import { until } from '../hardening/lib.mjs';
 
@@ -31,6 +32,7 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
   let ann;
   let bob;
   let cy;
+  let dee;
 
   before(async () => {
     ({ relay, server } = await startServerBehindRelay({ PEER_TIMEOUT_SECONDS: '300' }));
@@ -39,7 +41,7 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
 
   after(async () => {
     network('up');
-    await closeAll(ann, bob, cy);
+    await closeAll(ann, bob, cy, dee);
     await browser?.close();
     await server?.stop();
     await relay?.close();
@@ -95,5 +97,37 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     await waitRejoined(cy.page, firstId, 15_000);
     assert.equal(await cy.page.evaluate(() => document.getElementById('status').textContent), 'Connected');
     await until(() => relay.stalledNow === 0, 'the page to let go of the attempt that hung', 2000);
+  });
+
+  // A hidden tab's timers run about once a minute (Chromium's intensive
+  // throttling, for a page with no call going), and a laptop's lid stops
+  // them altogether: the page's next health check comes a minute or more
+  // late, having sent no ping meanwhile. Silence then says nothing about the
+  // socket: the page pings and keeps it if the server answers. Playwright's
+  // clock jumps the page's time the same way (each due timer fires once).
+  it('health checks that come a minute late keep a socket that answers, and drop one that does not', { timeout: 90_000 }, async () => {
+    await closeAll(ann, bob, cy);
+    ann = bob = cy = undefined;
+    dee = await newPerson(browser, relay.url);
+    await dee.page.clock.install();
+    await gotoRoom(dee.page, 'asleep', 'Dee');
+    const firstId = await waitJoined(dee.page);
+    const selfId = () => dee.page.evaluate(() => window.__noom.selfId);
+    for (let minute = 1; minute <= 3; minute += 1) {
+      await dee.page.clock.fastForward(60_000);
+      // Real time for the ping's answer, and past the 5 s the page gives it.
+      await dee.page.waitForTimeout(minute === 3 ? 7000 : 1500);
+      assert.equal(await selfId(), firstId, `the page made a new socket after late checks (minute ${minute})`);
+    }
+    assert.equal(await dee.page.evaluate(() => document.getElementById('status').textContent), 'Connected');
+
+    // The same late check on a socket that no longer answers: dropped within
+    // the probe's 5 s, not the minute a silent socket otherwise gets.
+    relay.freeze();
+    const frozenAt = Date.now();
+    await dee.page.clock.fastForward(60_000);
+    await waitRejoined(dee.page, firstId, 15_000);
+    console.log(`# the dead socket was replaced ${Date.now() - frozenAt} ms after the late check`);
+    assert.equal(await dee.page.evaluate(() => document.getElementById('status').textContent), 'Connected');
   });
 });
