@@ -24,6 +24,8 @@ import { until } from '../hardening/lib.mjs';
 const OUTAGE_MS = 20_000;
 
 const network = (state) => execFileSync('ip', ['link', 'set', 'lo', state]);
+/** What the page's header says of its connection ("Connected", "Reconnecting…"). */
+const status = (page) => page.evaluate(() => document.getElementById('status').textContent);
 
 describe('a network outage during a call', { timeout: 180_000 }, () => {
   let relay;
@@ -53,7 +55,6 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     const oldIds = await Promise.all([waitJoined(ann.page), waitJoined(bob.page)]);
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
 
-    const status = (page) => page.evaluate(() => document.getElementById('status').textContent);
     const connection = (page) => page.evaluate(() => [...window.__noom.peers.values()].map((p) => p.link.pc.connectionState));
     relay.freeze();
     network('down');
@@ -95,7 +96,7 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     await cy.page.waitForFunction(() => window.__noom.signaling.socket?.readyState === WebSocket.CONNECTING, null, { timeout: 5000 });
     await until(() => relay.stalledNow === 1, 'the reconnect to reach the relay and hang', 5000);
     await waitRejoined(cy.page, firstId, 15_000);
-    assert.equal(await cy.page.evaluate(() => document.getElementById('status').textContent), 'Connected');
+    assert.equal(await status(cy.page), 'Connected');
     await until(() => relay.stalledNow === 0, 'the page to let go of the attempt that hung', 2000);
   });
 
@@ -119,7 +120,7 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
       await dee.page.waitForTimeout(minute === 3 ? 7000 : 1500);
       assert.equal(await selfId(), firstId, `the page made a new socket after late checks (minute ${minute})`);
     }
-    assert.equal(await dee.page.evaluate(() => document.getElementById('status').textContent), 'Connected');
+    assert.equal(await status(dee.page), 'Connected');
 
     // The same late check on a socket that no longer answers: dropped within
     // the probe's 5 s, not the minute a silent socket otherwise gets.
@@ -128,6 +129,6 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     await dee.page.clock.fastForward(60_000);
     await waitRejoined(dee.page, firstId, 15_000);
     console.log(`# the dead socket was replaced ${Date.now() - frozenAt} ms after the late check`);
-    assert.equal(await dee.page.evaluate(() => document.getElementById('status').textContent), 'Connected');
+    assert.equal(await status(dee.page), 'Connected');
   });
 });
