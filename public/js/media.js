@@ -64,10 +64,9 @@ async function openPreferredTrack(kind, deviceId) {
 
 // ---- remembered choices ----------------------------------------------------
 //
-// The camera, microphone and speaker picked last, in this browser: the next
-// meeting starts with the same ones, as people expect of a headset or an
-// external camera. Device ids are per site and stay the same while the site
-// keeps its permission.
+// The camera, microphone and speaker picked last start the next meeting
+// (a headset, an external camera). Device ids are per site and last while
+// the site keeps its permission.
 
 const DEVICES_KEY = 'noom.devices';
 
@@ -157,32 +156,18 @@ export async function openScreen() {
 
 // ---- audio levels --------------------------------------------------------
 //
-// One timer reads every meter ten times a second. Where a level comes from:
-// - someone else's: from their RTP packets. Their browser writes each packet's
-//   loudness into a header (RFC 6464) and our receiver's
-//   `getSynchronizationSources()` hands it over, with no audio work here;
-// - your own, in a call: from an audio sender's `media-source` stats, which the
-//   browser keeps anyway;
-// - your own with no call to read from (the pre-join screen, alone in a room):
-//   a Web Audio analyser;
-// - your own while the microphone is off: an analyser on a copy of it that
-//   stays on, to tell you that you are talking muted (`watchTalking`).
-// A running AudioContext keeps an audio thread busy hundreds of times a
-// second, and each analyser adds its own work; so the context exists only
-// while an analyser does, and closes after the last one.
-// In a call of three on one small machine, the analysers, their context and
-// the ring's repaints (see room.css) took about a fifth of the call's CPU
-// (bench/notes.md).
-// Browsers start an AudioContext suspended until the person clicks or types,
-// so it is resumed on the first gesture.
+// One timer reads every meter ten times a second. A level comes from:
+// someone else's RTP packets (the loudness header, RFC 6464, via
+// `getSynchronizationSources()`); your audio sender's `media-source` stats in
+// a call; else a Web Audio analyser (pre-join, alone, or a copy of a muted
+// microphone, see `watchTalking`). A running AudioContext keeps an audio
+// thread busy, so it exists only while an analyser does (bench/notes.md:
+// meters and rings took a fifth of a small machine's CPU in a call of three),
+// and is resumed on the first click or key (browsers start it suspended).
 
 const levels = { context: null, analysers: 0, gestureHooked: false, meters: new Set(), timer: 0 };
 
-/**
- * About ten readings a second, at slightly uneven gaps: a level read at one
- * instant (a packet's header) could otherwise keep missing a sound that
- * repeats in step with the timer.
- */
+/** About ten readings a second, unevenly, not to keep missing a sound in step with the timer. */
 const nextTickMs = () => 70 + Math.random() * 60;
 
 /** Loudness 0..1 from an RMS level relative to full scale (speech sits near 0.05-0.2). */

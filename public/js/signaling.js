@@ -9,9 +9,8 @@ const CHECK_EVERY_MS = 5_000;
 // No frame at all (not even `pong`) for this long: the link is dead even if the
 // browser has not noticed yet, so drop it and reconnect.
 const SILENCE_LIMIT_MS = 50_000;
-// After `probe()` (media lost: the network may be gone), no frame for this
-// long and the socket is dead. TCP would hold it open through an outage and
-// be slow to resend once the network is back; a new socket is quick.
+// After `probe()` (media lost), no frame for this long: dead. TCP would hold
+// it through an outage and resend slowly after; a new socket is quick.
 const PROBE_LIMIT_MS = 5_000;
 // A socket not open this long is made again: without a network, an attempt
 // can hang for a minute (TCP waits ever longer between tries).
@@ -37,10 +36,8 @@ export function backoffDelay(attempt, random = Math.random) {
 let early = null;
 
 /**
- * Opens the room socket ahead of time, while the camera starts or the user is
- * still on the pre-join screen. `createSignaling` for the same address then
- * starts from it instead of dialling, so the handshake is out of the way when
- * `join` goes out. Before that, only `watchRoom`'s questions go out on it.
+ * Opens the room socket ahead of time (pre-join, camera starting), for
+ * `createSignaling` to start from: the handshake is done when `join` goes.
  */
 export function preconnect(url) {
   if (early) return;
@@ -51,12 +48,10 @@ export function preconnect(url) {
 const PEEK_EVERY_MS = 5_000;
 
 /**
- * Asks who is in the room (`peek`, Noom's extension of the contract) on the
- * early socket, now and every few seconds while the page is in view, and
- * hands each answer to `onPeek`, until `stop()`. A socket that closed (the
- * network dropped, or the room timed it out while the tab was hidden) is
- * dialled again at the next question. Call `stop()` before the meeting
- * takes the socket over.
+ * Asks who is in the room (`peek`, Noom's extension) on the early socket,
+ * now and every few seconds while the page is in view, until `stop()` (call
+ * it before the meeting takes the socket). A closed socket is dialled again
+ * at the next question.
  * @param {string} url  the room's socket address
  * @param {(answer: {peers: object[], maxPeers?: number}) => void} onPeek
  * @returns {() => void} stop

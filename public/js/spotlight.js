@@ -42,3 +42,22 @@ export function handsFirst(people, queue) {
   };
   return [...people].sort((a, b) => rank(a) - rank(b));
 }
+
+/**
+ * The gallery for `count` equal tiles in a `width` × `height` box: the
+ * columns that give the largest tiles, each no wider than 16:9 and no
+ * narrower than 4:3 (3:4 in a tall box), so a video is cropped little.
+ */
+export function galleryFit(count, width, height, gap) {
+  const narrowest = width < height ? 3 / 4 : 4 / 3;
+  let best = { columns: 1, width: 0, height: 0 };
+  for (let columns = 1; columns <= count; columns += 1) {
+    const rows = Math.ceil(count / columns);
+    let w = (width - gap * (columns - 1)) / columns;
+    let h = (height - gap * (rows - 1)) / rows;
+    w = Math.min(w, h * 16 / 9);
+    h = Math.min(h, w / narrowest);
+    if (w > 0 && h > 0 && w * h > best.width * best.height) best = { columns, width: Math.floor(w), height: Math.floor(h) };
+  }
+  return best;
+}

@@ -5,6 +5,7 @@
 // the code only ever sets the facts.
 
 import { el, icon } from './dom.js';
+import { galleryFit } from './spotlight.js';
 
 const SPEAKING_LEVEL = 0.08;
 
@@ -121,11 +122,30 @@ function toggleFullscreen(element) {
  */
 export function layoutGrid(grid, featured = null) {
   const tiles = [...grid.querySelectorAll('[data-testid="tile"]')];
-  // A stage needs someone beside it: alone, the one tile fills the grid anyway.
+  // A stage needs someone beside it: alone, the one tile is the whole gallery.
   const stage = tiles.length > 1 && tiles.includes(featured);
   grid.dataset.count = String(Math.min(tiles.length, 8));
   grid.dataset.layout = stage ? 'stage' : 'grid';
   for (const tile of tiles) tile.dataset.featured = String(stage && tile === featured);
+  fitGallery(grid);
+  if (!fitted.has(grid)) {
+    fitted.add(grid);
+    new ResizeObserver(() => fitGallery(grid)).observe(grid, { box: 'border-box' });
+  }
+}
+
+const fitted = new WeakSet();
+
+/** Sizes the gallery's tiles (`galleryFit`); the padding keeps each row to that many. */
+function fitGallery(grid) {
+  if (grid.dataset.layout !== 'grid') return;
+  const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
+  const count = grid.querySelectorAll('[data-testid="tile"]').length;
+  const { columns, width, height } = galleryFit(count, grid.clientWidth, grid.clientHeight, gap);
+  const row = columns * width + (columns - 1) * gap;
+  grid.style.setProperty('--tile-w', `${width}px`);
+  grid.style.setProperty('--tile-h', `${height}px`);
+  grid.style.setProperty('--gallery-pad', `${Math.max(0, Math.floor((grid.clientWidth - row) / 2))}px`);
 }
 
 /** The people panel: one row per participant with their state. */

@@ -115,6 +115,43 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     await Promise.all(people.map(({ page }) => waitRemoteVideosPlaying(page, 2)));
     await closeAll(leaver);
   });
+  it('the gallery: equal tiles of a camera\'s shape, the last row centred, refitted when the window changes', { timeout: 60_000 }, async () => {
+    const [ann] = people;
+    /** The grid's box and its tiles' boxes, as drawn (the second frame: the first may still refit them). */
+    const drawn = () => ann.page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => {
+      const box = (node) => { const { x, y, width, height } = node.getBoundingClientRect(); return { x, y, width, height }; };
+      resolve({ grid: box(document.getElementById('grid')), tiles: [...document.querySelectorAll('[data-testid="tile"]')].map(box) });
+    }))));
+    const check = ({ grid, tiles }, narrowest, where) => {
+      assert.equal(tiles.length, 3, where);
+      for (const tile of tiles) {
+        assert.ok(Math.abs(tile.width - tiles[0].width) < 1 && Math.abs(tile.height - tiles[0].height) < 1, `tiles of different sizes ${where}`);
+        const aspect = tile.width / tile.height;
+        assert.ok(aspect <= 16 / 9 + 0.02 && aspect >= narrowest - 0.02, `a tile ${tile.width}x${tile.height} ${where}`);
+        assert.ok(tile.x >= grid.x - 1 && tile.y >= grid.y - 1 && tile.x + tile.width <= grid.x + grid.width + 1
+          && tile.y + tile.height <= grid.y + grid.height + 1, `a tile outside the grid ${where}`);
+      }
+      // The tiles, as a block, sit in the middle of the grid.
+      const left = Math.min(...tiles.map((t) => t.x));
+      const right = Math.max(...tiles.map((t) => t.x + t.width));
+      assert.ok(Math.abs((left + right) / 2 - (grid.x + grid.width / 2)) < 2, `not centred ${where}`);
+    };
+    // A computer's window: two above, the third centred below them.
+    const wide = await drawn();
+    check(wide, 4 / 3, 'at 1280x720');
+    const rows = [...new Set(wide.tiles.map((t) => Math.round(t.y)))].sort((a, b) => a - b);
+    assert.equal(rows.length, 2, 'not two rows');
+    const last = wide.tiles.find((t) => Math.round(t.y) === rows[1]);
+    assert.ok(Math.abs(last.x + last.width / 2 - (wide.grid.x + wide.grid.width / 2)) < 2, 'the last row is not centred');
+    // A phone held upright: one column.
+    await ann.page.setViewportSize({ width: 390, height: 844 });
+    const tall = await drawn();
+    check(tall, 3 / 4, 'at 390x844');
+    assert.equal(new Set(tall.tiles.map((t) => Math.round(t.x))).size, 1, 'not one column on a phone');
+    await ann.page.setViewportSize({ width: 1280, height: 720 });
+    check(await drawn(), 4 / 3, 'back at 1280x720');
+  });
+
   it('a shared screen takes the stage, a pin overrides it, and leaving takes the pin along', { timeout: 60_000 }, async () => {
     const [ann, bob, cat] = people;
     const [annId, bobId, catId] = await Promise.all(people.map(({ page }) => page.evaluate(() => window.__noom.selfId)));

@@ -17,7 +17,7 @@ import { talkDetector } from '../../public/js/media.js';
 import { reactionIn, REACTIONS } from '../../public/js/reactions.js';
 import { backoffDelay, roomSocketUrl } from '../../public/js/signaling.js';
 import { isPolite, videoLimitsFor } from '../../public/js/peers.js';
-import { featuredKey, handsFirst, withHand } from '../../public/js/spotlight.js';
+import { featuredKey, galleryFit, handsFirst, withHand } from '../../public/js/spotlight.js';
 import { previewText, splitLinks } from '../../public/js/chat.js';
 import { claimProof, createLinkKeeper, linkSignalIn, newLinkKey } from '../../public/js/resume.js';
 
@@ -130,6 +130,35 @@ describe('who is shown large and listed first', () => {
     queue = withHand(queue, 'cat', false);
     assert.deepEqual(handsFirst(people, queue).map((p) => p.key), ['self', 'bob', 'cat', 'dan']);
     assert.deepEqual(people.map((p) => p.key), ['self', 'bob', 'cat', 'dan'], 'the input is left as it was');
+  });
+});
+
+describe('the gallery\'s shape', () => {
+  it('picks the columns that give the largest tiles', () => {
+    // Alone on a wide screen: one tile, no wider than 16:9.
+    assert.deepEqual(galleryFit(1, 1256, 596, 8), { columns: 1, width: 1059, height: 596 });
+    // Two side by side on a computer, stacked on a phone held upright.
+    assert.deepEqual(galleryFit(2, 1256, 596, 8), { columns: 2, width: 624, height: 468 });
+    assert.equal(galleryFit(2, 366, 680, 8).columns, 1);
+    assert.equal(galleryFit(3, 366, 680, 8).columns, 1);
+    // Three on a computer: two rows (2 + 1), not three narrow columns.
+    assert.deepEqual(galleryFit(3, 1256, 596, 8), { columns: 2, width: 522, height: 294 });
+    assert.equal(galleryFit(8, 1256, 596, 8).columns, 4); // 4 × 2
+  });
+
+  it('keeps every tile between 4:3 (3:4 in a tall box) and 16:9, inside the box', () => {
+    for (const [width, height] of [[1256, 596], [892, 596], [366, 680], [700, 700], [320, 200], [1900, 300]]) {
+      for (let count = 1; count <= 12; count += 1) {
+        const fit = galleryFit(count, width, height, 8);
+        const rows = Math.ceil(count / fit.columns);
+        const where = `${count} in ${width}x${height}: ${JSON.stringify(fit)}`;
+        assert.ok(fit.width > 0 && fit.height > 0, where);
+        assert.ok(fit.columns * fit.width + (fit.columns - 1) * 8 <= width, `too wide, ${where}`);
+        assert.ok(rows * fit.height + (rows - 1) * 8 <= height, `too tall, ${where}`);
+        const aspect = fit.width / fit.height;
+        assert.ok(aspect <= 16 / 9 + 0.01 && aspect >= (width < height ? 3 / 4 : 4 / 3) - 0.01, `shape, ${where}`);
+      }
+    }
   });
 });
 
