@@ -1,25 +1,20 @@
 // One RTCPeerConnection per remote peer, negotiated with "perfect negotiation".
 //
-// Who offers first: the newcomer. It calls `start()` for every peer listed in
-// `welcome.peers`; that adds one audio and one video transceiver and the
-// `negotiationneeded` handler below sends the offer. Peers already in the room
-// create their side on `joined` (or on the first signal) and just answer. When
-// everyone offered at once, some pairs never left ICE state "new"; one offerer
-// per pair avoids that. Later renegotiation (ICE restart) may come from either
-// side, and then the polite/impolite roles settle collisions.
-//
-// Both transceivers are `sendrecv` from the start even when the sender has no
-// track yet, so turning the camera on later, switching devices or sharing the
-// screen is a `replaceTrack` with no renegotiation at all.
+// The newcomer offers first: `start()` for each peer in `welcome.peers` adds
+// the transceivers and `negotiationneeded` sends the offer; the others answer.
+// (When everyone offered at once, some pairs never left ICE state "new".)
+// Later renegotiation (ICE restart) may come from either side; the polite and
+// impolite roles settle collisions. Both transceivers are `sendrecv` from the
+// start, even with no track, so camera, device or screen changes are a
+// `replaceTrack` with no renegotiation.
 
 const KINDS = ['audio', 'video'];
 
 /**
- * What one outgoing video stream may use. In a mesh everyone uploads one copy
- * per other person, so a bigger call sends each copy smaller and slower (its
- * tiles are smaller too): upload and encoding work stay about flat as people
- * join. A shared screen keeps its full resolution, so text stays readable, and
- * trades frame rate instead.
+ * What one outgoing video stream may use. In a mesh everyone uploads a copy
+ * per other person, so a bigger call sends each smaller and slower (upload
+ * and encoding stay about flat). A shared screen keeps its resolution, so
+ * text stays readable, and trades frame rate instead.
  * @param {number} remotePeers  how many others are in the call
  * @param {boolean} screen  whether the video sender carries a shared screen
  */
@@ -32,9 +27,8 @@ export function videoLimitsFor(remotePeers, screen) {
 
 // ---- ICE servers ---------------------------------------------------------
 //
-// The Worker hands out STUN, and short-lived TURN credentials when TURN is set
-// up (`GET /api/ice-servers`). With none (a failed fetch), calls still work
-// wherever a direct path exists.
+// From the Worker: STUN, and short-lived TURN credentials when set up. With
+// none (a failed fetch), calls work wherever a direct path exists.
 
 /** The ICE servers from the Worker; none when the request fails. */
 async function fetchIceServers() {

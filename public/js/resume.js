@@ -1,12 +1,9 @@
 // Keeping a call's media through a signaling reconnect (docs/protocol.md has
-// the messages). Media goes browser to browser, so when a socket drops (a
-// network blip, a deploy), the peer connections usually still carry it; but
-// the new socket gets a new id. Each link has a random key that only its two
-// ends (and the server) know. A reconnected page keeps its connected links
-// ("parked") and asks each peer in its new `welcome` whether one is theirs,
-// with proofs (a hash of key and addressee) instead of keys; the holder moves
-// the link to the new id. A proven link that is not taken back belonged to an
-// old socket the server may still list (a ghost): it goes.
+// the story). Peer connections outlive a dropped socket, but the new socket
+// has a new id. Each link has a random key; a reconnected page parks its
+// connected links and asks each peer in its `welcome` whether one is theirs,
+// with proofs (a hash of key and addressee); the holder moves the link to the
+// new id. A proven link not taken back was an old socket's (a ghost): it goes.
 
 const MAX_PROOFS = 32; // a room holds at most 8 people
 /** How long a parked link waits to be claimed: a server restart and a few reconnect tries. */

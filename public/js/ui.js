@@ -124,8 +124,10 @@ export function layoutGrid(grid, featured = null) {
   const tiles = [...grid.querySelectorAll('[data-testid="tile"]')];
   // A stage needs someone beside it: alone, the one tile is the whole gallery.
   const stage = tiles.length > 1 && tiles.includes(featured);
+  // Two people: the other one fills the view, you are a small picture in its corner.
+  const duo = !stage && tiles.length === 2 && tiles.some((tile) => tile.hasAttribute('data-self'));
   grid.dataset.count = String(Math.min(tiles.length, 8));
-  grid.dataset.layout = stage ? 'stage' : 'grid';
+  grid.dataset.layout = stage ? 'stage' : duo ? 'duo' : 'grid';
   for (const tile of tiles) tile.dataset.featured = String(stage && tile === featured);
   fitGallery(grid);
   if (!fitted.has(grid)) {
@@ -138,9 +140,10 @@ const fitted = new WeakSet();
 
 /** Sizes the gallery's tiles (`galleryFit`); the padding keeps each row to that many. */
 function fitGallery(grid) {
-  if (grid.dataset.layout !== 'grid') return;
+  const { layout } = grid.dataset;
+  if (layout === 'stage') return;
   const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
-  const count = grid.querySelectorAll('[data-testid="tile"]').length;
+  const count = layout === 'duo' ? 1 : grid.querySelectorAll('[data-testid="tile"]').length;
   const { columns, width, height } = galleryFit(count, grid.clientWidth, grid.clientHeight, gap);
   const row = columns * width + (columns - 1) * gap;
   grid.style.setProperty('--tile-w', `${width}px`);

@@ -55,6 +55,20 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.equal(await ann.page.locator('[data-testid="tile"][data-self]').getAttribute('data-peer-id'), annId);
     // Two people: the one outgoing copy of the camera goes at full size.
     assert.deepEqual(await videoLimits(ann.page), [{ maxBitrate: 1_200_000, maxFramerate: 30, scaleResolutionDownBy: 1 }]);
+    // Bob fills Ann's view, a camera's shape; she is a small picture in its bottom right corner.
+    const boxes = await ann.page.evaluate(() => {
+      const box = (node) => { const { x, y, width, height } = node.getBoundingClientRect(); return { x, y, width, height }; };
+      return { layout: document.getElementById('grid').dataset.layout, grid: box(document.getElementById('grid')),
+        self: box(document.querySelector('[data-testid="tile"][data-self]')), bob: box(document.querySelector('[data-testid="tile"]:not([data-self])')) };
+    });
+    assert.equal(boxes.layout, 'duo');
+    const { grid, self, bob: bobBox } = boxes;
+    assert.ok(bobBox.width / bobBox.height <= 16 / 9 + 0.02 && bobBox.width / bobBox.height >= 4 / 3 - 0.02, `Bob's tile ${JSON.stringify(bobBox)}`);
+    assert.ok(bobBox.width >= grid.width - 2 || bobBox.height >= grid.height - 2, `Bob's tile does not fill the view: ${JSON.stringify(boxes)}`);
+    assert.ok(self.width * self.height < bobBox.width * bobBox.height / 8, `Ann's own picture is not small: ${JSON.stringify(boxes)}`);
+    assert.ok(grid.x + grid.width - (self.x + self.width) < 16 && grid.y + grid.height - (self.y + self.height) < 16,
+      `Ann's own picture is not in the corner: ${JSON.stringify(boxes)}`);
+    assert.equal(await ann.page.locator('[data-testid="tile"][data-self]').getByTestId('pin').isVisible(), false, 'a pin on the small picture');
   });
 
   it('chat goes both ways', { timeout: TEST_TIMEOUT }, async () => {

@@ -196,7 +196,7 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [catId] });
     await cat.page.getByTestId('leave').click();
     await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]').length === 2, null, { timeout: 10_000 });
-    assert.deepEqual(await layout(ann.page), { layout: 'grid', featured: [] });
+    assert.deepEqual(await layout(ann.page), { layout: 'duo', featured: [] });
     assert.equal(await ann.page.evaluate(() => window.__noom.pinned), null);
     people.pop();
     await closeAll(cat);
