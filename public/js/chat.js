@@ -1,9 +1,8 @@
 // The chat panel: history from `welcome`, new messages, unread badge, sending.
 //
-// Messages are shown as text: markup stays text, since the server relays
-// whatever people type. The one thing made of it is a link: an http or https
-// address becomes an `<a>` built as a node (its text set as text), opening in
-// a new tab without telling the other page who opened it.
+// Messages are shown as text (the server relays whatever people type); only
+// an http(s) address becomes a link, built as a node, opening in a new tab
+// without telling the other page who opened it.
 
 import { el, show } from './dom.js';
 import { charCount } from './names.js';

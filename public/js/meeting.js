@@ -618,6 +618,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         return;
       }
       call.local.micOn = true;
+      watchMicEnded(call.local.audio);
       replaceOnAllLinks('audio', call.local.audio);
       watchSelfLevel();
     } else {
@@ -625,6 +626,24 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       call.local.audio.enabled = call.local.micOn;
     }
     sendState();
+  }
+
+  /** A microphone that goes (a headset unplugged) gives way to the default one, on or off as it was. */
+  function watchMicEnded(track) {
+    track?.addEventListener('ended', () => { if (call.local.audio === track) micEnded(track); });
+  }
+
+  async function micEnded(lost) {
+    const track = await openTrack('audio').catch(() => null);
+    if (call.ended || call.local.audio !== lost) { track?.stop(); return; }
+    call.local.audio = track;
+    if (track) track.enabled = call.local.micOn;
+    watchMicEnded(track);
+    replaceOnAllLinks('audio', track);
+    watchSelfLevel();
+    sendState();
+    refreshDevices();
+    toast(ui.toasts, `Microphone disconnected.${track ? ` Now using ${track.label || 'another one'}.` : ''}`, 6000);
   }
 
   function cameraEnded() {
@@ -729,6 +748,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     call.local[kind] = track;
     if (kind === 'audio') {
       track.enabled = call.local.micOn;
+      watchMicEnded(track);
       replaceOnAllLinks('audio', track);
       watchSelfLevel();
     } else {
@@ -893,6 +913,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   document.addEventListener('visibilitychange', onVisibilityChange);
   navigator.mediaDevices?.addEventListener?.('devicechange', refreshDevices);
   call.local.video?.addEventListener('ended', () => cameraEnded());
+  watchMicEnded(call.local.audio);
   if (call.local.audio) call.local.audio.enabled = call.local.micOn;
 
   openPanel(window.matchMedia('(min-width: 900px)').matches ? 'chat' : 'none');

@@ -18,11 +18,7 @@ export function roomPath(room, isPublic = false) {
   return `/r/${encodeURIComponent(room)}${isPublic ? '?public=1' : ''}`;
 }
 
-/**
- * The tab's title for a meeting page: the room, and in front the count of
- * chat messages not yet seen, so a meeting in a background tab shows there
- * is something to read.
- */
+/** The tab's title: the room, after the count of chat messages not yet seen. */
 export function meetingTitle(room, unread = 0) {
   const count = unread > 99 ? '99+' : String(unread);
   return `${unread > 0 ? `(${count}) ` : ''}${room} · Noom`;
@@ -70,11 +66,7 @@ export function nameProblem(name) {
   return null;
 }
 
-/**
- * What the pre-join screen says about who is in the meeting, from a `peek`
- * answer: no one yet, "Ann is", "Ann and Bob are", "Ann, Bob and 3 others
- * are" in this meeting, and whether it is full.
- */
+/** What the pre-join screen says of who is in the meeting ("Ann and Bob are"), from a `peek` answer. */
 export function presenceText(peers, maxPeers) {
   const names = peers.map((peer) => String(peer?.name ?? 'Someone'));
   if (names.length === 0) return 'No one else is here yet.';

@@ -1,7 +1,6 @@
 // The pre-join screen: camera preview, mic level, device pickers, name, Join.
 //
-// It opens the tracks and hands them over to the meeting as they are, so the
-// camera does not blink off and on between the two screens.
+// Its tracks go to the meeting as they are: the camera does not blink between screens.
 
 import { el, byId, show } from './dom.js';
 import {

@@ -165,11 +165,7 @@ export function renderPeople(list, people) {
     el('span', { class: 'person-cam', title: p.video ? 'Camera on' : 'Camera off' }, icon(p.video ? 'cam' : 'camOff'))))));
 }
 
-/**
- * Shows a short notice for a few seconds (join, leave, copied link...).
- * Returns a function that takes it back early, for a notice that stops being
- * true (a hand lowered before its notice went).
- */
+/** Shows a notice for a few seconds; returns a function taking it back early (a hand lowered). */
 export function toast(container, message, ms = 4000) {
   const node = el('div', { class: 'toast', role: 'status', text: message });
   container.append(node);
@@ -187,10 +183,7 @@ export function fillDeviceSelect(select, devices, selectedId) {
   if (selectedId && devices.some((d) => d.id === selectedId)) select.value = selectedId;
 }
 
-/**
- * Sets a control button's look, icon and label at once. `pressed` is for buttons
- * whose label stays the same (raise hand); buttons whose label flips (mute) omit it.
- */
+/** Sets a control's look, icon and label; `pressed` for one whose label stays (raise hand). */
 export function setToggle(button, { on, iconName, label, pressed }) {
   button.dataset.on = String(on);
   if (pressed !== undefined) button.setAttribute('aria-pressed', String(pressed));

@@ -467,6 +467,41 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 1, null, { timeout: 15_000 });
   });
 
+  it('a microphone that goes away mid-call gives way to the default one; with none left, it is off', { timeout: TEST_TIMEOUT }, async () => {
+    await recordToasts(ann.page);
+    /** The microphone goes, as an unplugged headset does: its track ends. */
+    const unplug = () => ann.page.evaluate(() => {
+      const track = window.__noom.local.audio;
+      track.stop();
+      track.dispatchEvent(new Event('ended'));
+    });
+    const lost = await ann.page.evaluate(() => window.__noom.local.audio.id);
+    await unplug();
+    await ann.page.waitForFunction((id) => window.__noom.local.audio?.id !== id && window.__noom.local.audio?.readyState === 'live', lost);
+    const [sent, now, label, enabled] = await ann.page.evaluate(() => {
+      const [peer] = window.__noom.peers.values();
+      const { audio } = window.__noom.local;
+      return [peer.link.sender('audio')?.track?.id, audio.id, audio.label, audio.enabled];
+    });
+    assert.equal(sent, now, 'Bob is not sent the new microphone');
+    assert.deepEqual([label, enabled], ['Fake Default Audio Input', true]);
+    assert.ok((await toastsSeen(ann.page)).includes('Microphone disconnected. Now using Fake Default Audio Input.'));
+    assert.equal(await ann.page.getByTestId('mute').getAttribute('data-on'), 'true');
+    // No microphone left: it is off, for Ann and for Bob.
+    await ann.page.evaluate(() => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));
+    });
+    await unplug();
+    await waitTileAttr(bob.page, annId, 'data-audio', 'false');
+    assert.equal(await ann.page.evaluate(() => window.__noom.local.audio), null);
+    assert.equal(await ann.page.getByTestId('mute').getAttribute('data-on'), 'false');
+    assert.ok((await toastsSeen(ann.page)).includes('Microphone disconnected.'));
+    // Ann's page as it was, for the tests after this one.
+    await ann.page.reload();
+    annId = await waitJoined(ann.page);
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+  });
+
   it('leaving removes the tile for the others', { timeout: TEST_TIMEOUT }, async () => {
     await bob.page.getByTestId('leave').click();
     // At once: Bob said goodbye, so his link is not kept waiting for him (see the test of a socket gone for good).
