@@ -646,11 +646,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     toast(ui.toasts, `Microphone disconnected.${track ? ` Now using ${track.label || 'another one'}.` : ''}`, 6000);
   }
 
+  /** The camera went (unplugged, or taken by the system): it is off, and says so. */
   function cameraEnded() {
     if (!call.local.video) return;
     call.local.video = null;
     if (!call.local.screen) replaceOnAllLinks('video', null);
     sendState();
+    toast(ui.toasts, 'Camera disconnected.', 6000);
   }
 
   async function startCamera() {

@@ -467,7 +467,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 1, null, { timeout: 15_000 });
   });
 
-  it('a microphone that goes away mid-call gives way to the default one; with none left, it is off', { timeout: TEST_TIMEOUT }, async () => {
+  it('a microphone that goes away mid-call gives way to the default one; with none left, it is off, as is a camera that goes', { timeout: TEST_TIMEOUT }, async () => {
     await recordToasts(ann.page);
     /** The microphone goes, as an unplugged headset does: its track ends. */
     const unplug = () => ann.page.evaluate(() => {
@@ -496,6 +496,15 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.equal(await ann.page.evaluate(() => window.__noom.local.audio), null);
     assert.equal(await ann.page.getByTestId('mute').getAttribute('data-on'), 'false');
     assert.ok((await toastsSeen(ann.page)).includes('Microphone disconnected.'));
+    // The camera goes too: it is off, for Ann and for Bob.
+    await ann.page.evaluate(() => {
+      const track = window.__noom.local.video;
+      track.stop();
+      track.dispatchEvent(new Event('ended'));
+    });
+    await waitTileAttr(bob.page, annId, 'data-video', 'false');
+    assert.equal(await ann.page.getByTestId('camera').getAttribute('data-on'), 'false');
+    assert.ok((await toastsSeen(ann.page)).includes('Camera disconnected.'));
     // Ann's page as it was, for the tests after this one.
     await ann.page.reload();
     annId = await waitJoined(ann.page);
