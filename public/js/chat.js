@@ -53,15 +53,11 @@ function formatTime(ts) {
 }
 
 /**
- * @param {object} opts
- * @param {HTMLElement} opts.log  the list that holds messages
- * @param {HTMLFormElement} opts.form
- * @param {HTMLTextAreaElement} opts.input  Enter sends, Shift+Enter starts a new line
- * @param {HTMLElement} opts.badge  unread count, hidden when zero
- * @param {() => boolean} opts.isVisible  whether the panel is open and the page in view
- * @param {(text: string) => boolean} opts.send  false when the message could not go out
- * @param {(entry: {name: string, text: string}) => void} opts.onUnseen  someone else's message came while the panel was closed
- * @param {(count: number) => void} [opts.onUnread]  the unread count changed
+ * The chat panel over its `log`, `form` and `input` (Enter sends,
+ * Shift+Enter: a new line). `badge`: the unread count, hidden at zero;
+ * `isVisible()`: the panel open and the page in view; `send(text)`: false
+ * when it could not go out; `onUnseen(entry)`: someone else's message came
+ * while the panel was closed; `onUnread(count)`.
  */
 export function createChat({ log, form, input, badge, isVisible, send, onUnseen, onUnread = () => {} }) {
   const chat = { unread: 0, selfId: null };

@@ -322,6 +322,28 @@ export function watchTalking(track, onTalk) {
   };
 }
 
+/** A soft two-note chime on the speaker `sinkId`, from an AudioContext of its own for a moment. */
+export function playChime(sinkId) {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  const context = new Context();
+  if (sinkId) context.setSinkId?.(sinkId).catch(() => {});
+  const gain = context.createGain();
+  gain.connect(context.destination);
+  const t = context.currentTime;
+  gain.gain.setValueAtTime(0.0001, t);
+  gain.gain.exponentialRampToValueAtTime(0.2, t + 0.03);
+  gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.6);
+  [660, 880].forEach((hz, i) => {
+    const tone = context.createOscillator();
+    tone.frequency.value = hz;
+    tone.connect(gain);
+    tone.start(t + i * 0.15);
+    tone.stop(t + 0.6);
+  });
+  setTimeout(() => context.close().catch(() => {}), 800);
+}
+
 /** Stops a track if there is one. */
 export function stopTrack(track) {
   if (track) track.stop();

@@ -11,7 +11,7 @@ import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
 import { createPeerLink, videoLimitsFor, takeIceServers } from './peers.js';
 import {
-  openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, watchTalking, describeMediaError,
+  openTrack, openScreen, listDevices, canChooseSpeaker, rememberDevice, rememberedDevices, watchLevel, watchReceiverLevel, watchSenderLevel, watchTalking, describeMediaError, playChime,
 } from './media.js';
 import { createChat, previewText } from './chat.js';
 import { meetingTitle, rememberMeeting } from './names.js';
@@ -47,16 +47,9 @@ function pickState(msg) {
 }
 
 /**
- * Joins the room and runs the call until it ends.
- * @param {object} opts
- * @param {string} opts.room
- * @param {string} opts.name
- * @param {boolean} opts.isPublic
- * @param {MediaStreamTrack|null} opts.audio
- * @param {MediaStreamTrack|null} opts.video
- * @param {boolean} opts.micOn
- * @param {string[]} [opts.notices]  camera or microphone problems to show once on arrival
- * @param {(end: {reason: 'left'|'full'|'name_invalid', message?: string, maxPeers?: number}) => void} opts.onEnd
+ * Joins the room and runs the call until it ends, with the tracks (or null)
+ * the pre-join screen opened. `notices`: device problems to show on arrival;
+ * `onEnd({reason: 'left'|'full'|'name_invalid', message?, maxPeers?})`.
  */
 export async function startMeeting({ room, name, isPublic, audio, video, micOn, notices = [], onEnd }) {
   const ui = {
@@ -106,9 +99,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     /** What the self level is read from now: a peer (its audio sender) or the mic track. */
     selfLevelSource: null,
     selfVideoTrack: undefined,
-    /** Space is held to talk with the microphone otherwise off. */
-    pushToTalk: false,
-    /** When this side last sent a reaction. */
+    pushToTalk: false, // Space held
     reactedAt: -Infinity,
     /** Listening for talk while the mic is off: the track listened to, and how to stop. */
     mutedTalk: null,
@@ -534,6 +525,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
           // Someone coming back on a new socket is not news (their link is parked
           // and about to be claimed).
           const returning = [...call.peers.values()].some((p) => p.parked && p.info.name === msg.peer.name);
+          // Waiting alone (maybe in another tab), a chime says someone came.
+          if (call.peers.size === 0) playChime(call.speaker);
           addPeer(msg.peer, { offer: false }).returning = returning;
           if (!returning) toast(ui.toasts, `${msg.peer.name} joined`);
         }

@@ -46,15 +46,11 @@ export function linkSignalIn(data) {
  * The link-keeping half of a meeting. The meeting owns the peers ({id, info,
  * link}) and what a move or a departure means; this sets each peer's `key`,
  * `parked` (the timer ending a parked link, or 0) and `leaving`.
- * @param {object} opts
- * @param {Map<string, object>} opts.peers  the meeting's peers by id, read only
- * @param {() => string|null} opts.selfId
- * @param {(to: string, data: object) => void} opts.signal
- * @param {(info: object) => void} opts.connect  a new link to `info`, this side offering
- * @param {(peer: object, info: object) => void} opts.move  the link now belongs to `info.id`
- * @param {(peer: object) => void} opts.drop  a link not to be used again: remove it quietly
- * @param {(peer: object) => void} opts.expired  nobody claimed a parked link: that person left
- * @param {(peer: object) => object} opts.replace  the other side started over: a new peer in its place
+ * `peers`: the meeting's, by id, read only; `selfId()`; `signal(to, data)`;
+ * `connect(info)`: a new link, this side offering; `move(peer, info)`: the
+ * link now belongs to `info.id`; `drop(peer)`: remove it quietly;
+ * `expired(peer)`: nobody claimed a parked link, the person left;
+ * `replace(peer)`: the other side started over, a new peer in its place.
  */
 export function createLinkKeeper({ peers, selfId, signal, connect, move, drop, expired, replace }) {
   /** Our open claims: peer id → {info, proofs: proof → parked peer or null, timer} */

@@ -98,13 +98,9 @@ function takeEarly(url) {
 }
 
 /**
- * Opens the room socket and keeps it open until `close()`.
- * @param {object} opts
- * @param {string} opts.url
- * @param {() => void} opts.onOpen  send `join` here
- * @param {(msg: object) => void} opts.onMessage  every JSON frame from the server
- * @param {(status: 'connecting'|'open'|'reconnecting'|'closed', detail?: object) => void} opts.onStatus
- * @param {(code: number) => boolean} [opts.shouldReconnect]  false stops retrying after that close code
+ * Opens the room socket and keeps it open until `close()`: `onOpen` (send
+ * `join` there), `onMessage` (each JSON frame), `onStatus` ('connecting',
+ * 'open', 'reconnecting', 'closed'); `shouldReconnect(code)` false stops it.
  */
 export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconnect = () => true }) {
   const state = {

@@ -12,6 +12,20 @@ import {
 
 const TEST_TIMEOUT = 60_000;
 
+/** From now on, notes the pitch of every tone the page starts (in `window.__tones`). */
+function listenForTones(page) {
+  return page.evaluate(() => {
+    window.__tones = [];
+    const start = OscillatorNode.prototype.start;
+    if (start.noted) return;
+    OscillatorNode.prototype.start = function noted(...args) {
+      window.__tones.push(this.frequency.value);
+      return start.apply(this, args);
+    };
+    OscillatorNode.prototype.start.noted = true;
+  });
+}
+
 describe('a meeting of two', { timeout: 240_000 }, () => {
   let server;
   let browser;
@@ -44,9 +58,12 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.equal(await ann.page.getByTestId('alone-invite').textContent(), 'Copy invite link');
     const centre = async (selector) => { const b = await ann.page.locator(selector).boundingBox(); return b.x + b.width / 2; };
     assert.ok(Math.abs(await centre('#alone') - await centre('#grid')) < 4, 'the invite offer is not centred over the videos');
+    await listenForTones(ann.page);
     bob = await joinRoom(browser, server.url, 'duo', 'Bob');
     bobId = await waitJoined(bob.page);
     await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    // Ann was waiting alone: a chime told her Bob came.
+    assert.deepEqual(await ann.page.evaluate(() => window.__tones), [660, 880]);
     assert.equal(await ann.page.getByTestId('alone').isVisible(), false, 'with Bob there: still "the only one here"');
     assert.equal(await bob.page.getByTestId('alone').isVisible(), false, 'Bob joined Ann: "the only one here"');
     assert.deepEqual(await remoteTileIds(ann.page), [bobId]);
@@ -458,9 +475,13 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     const cat = await newPerson(browser, server.url);
     try {
       await cat.context.addInitScript(() => localStorage.setItem('noom.devices', JSON.stringify({ audio: 'unplugged', video: 'unplugged' })));
+      await listenForTones(ann.page);
       await gotoRoom(cat.page, 'duo', 'Cat');
       assert.deepEqual(await cat.page.evaluate(() => [window.__noom.local.video?.label, window.__noom.local.audio?.label]),
         ['fake_device_0', 'Fake Default Audio Input']);
+      // Ann was not alone (Bob is there): Cat's arrival is only a notice, no chime.
+      await ann.page.locator('.toast', { hasText: 'Cat joined' }).waitFor({ timeout: 10_000 });
+      assert.deepEqual(await ann.page.evaluate(() => window.__tones), []);
     } finally {
       await closeAll(cat);
     }
