@@ -611,7 +611,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         return;
       }
       call.local.micOn = true;
-      watchMicEnded(call.local.audio);
+      watchEnded('audio', call.local.audio);
       replaceOnAllLinks('audio', call.local.audio);
       watchSelfLevel();
     } else {
@@ -621,17 +621,22 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     sendState();
   }
 
-  /** A microphone that goes (a headset unplugged) gives way to the default one, on or off as it was. */
-  function watchMicEnded(track) {
-    track?.addEventListener('ended', () => { if (call.local.audio === track) micEnded(track); });
+  /**
+   * Handles a local track of `kind` ending without us (a device unplugged,
+   * the browser's own "Stop sharing"), unless it was replaced meanwhile.
+   */
+  function watchEnded(kind, track) {
+    const onEnded = { audio: micEnded, video: cameraEnded, screen: stopScreen }[kind];
+    track?.addEventListener('ended', () => { if (call.local[kind] === track) onEnded(track); });
   }
 
+  /** The default microphone takes over from a lost one, on or off as it was. */
   async function micEnded(lost) {
     const track = await openTrack('audio').catch(() => null);
     if (call.ended || call.local.audio !== lost) { track?.stop(); return; }
     call.local.audio = track;
     if (track) track.enabled = call.local.micOn;
-    watchMicEnded(track);
+    watchEnded('audio', track);
     replaceOnAllLinks('audio', track);
     watchSelfLevel();
     sendState();
@@ -659,7 +664,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     if (call.ended) { track.stop(); return; }
     call.local.video?.stop();
     call.local.video = track;
-    track.addEventListener('ended', () => { if (call.local.video === track) cameraEnded(); });
+    watchEnded('video', track);
     if (!call.local.screen) replaceOnAllLinks('video', track);
     sendState();
   }
@@ -700,8 +705,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     }
     if (call.ended) { track.stop(); return; }
     call.local.screen = track;
-    // The browser's own "Stop sharing" ends the track.
-    track.addEventListener('ended', () => { if (call.local.screen === track) stopScreen(); });
+    watchEnded('screen', track);
     replaceOnAllLinks('video', track);
     applyVideoLimits();
     sendState();
@@ -741,14 +745,13 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     }
     if (call.ended || call.local[kind] !== current) { track.stop(); return; }
     call.local[kind] = track;
+    watchEnded(kind, track);
     if (kind === 'audio') {
       track.enabled = call.local.micOn;
-      watchMicEnded(track);
       replaceOnAllLinks('audio', track);
       watchSelfLevel();
-    } else {
-      track.addEventListener('ended', () => { if (call.local.video === track) cameraEnded(); });
-      if (!call.local.screen) replaceOnAllLinks('video', track);
+    } else if (!call.local.screen) {
+      replaceOnAllLinks('video', track);
     }
     current.stop();
     renderSelf();
@@ -907,8 +910,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   window.addEventListener('pagehide', onPagehide);
   document.addEventListener('visibilitychange', onVisibilityChange);
   navigator.mediaDevices?.addEventListener?.('devicechange', refreshDevices);
-  call.local.video?.addEventListener('ended', () => cameraEnded());
-  watchMicEnded(call.local.audio);
+  watchEnded('video', call.local.video);
+  watchEnded('audio', call.local.audio);
   if (call.local.audio) call.local.audio.enabled = call.local.micOn;
 
   openPanel(window.matchMedia('(min-width: 900px)').matches ? 'chat' : 'none');
