@@ -343,8 +343,3 @@ export function playChime(sinkId) {
   });
   setTimeout(() => context.close().catch(() => {}), 800);
 }
-
-/** Stops a track if there is one. */
-export function stopTrack(track) {
-  if (track) track.stop();
-}

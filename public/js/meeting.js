@@ -897,6 +897,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   ui.cameraSelect.onchange = () => switchDevice('video', ui.cameraSelect.value);
   ui.micSelect.onchange = () => switchDevice('audio', ui.micSelect.value);
   ui.speakerSelect.onchange = () => chooseSpeaker(ui.speakerSelect.value);
+  byId('call-test').onclick = () => playChime(call.speaker);
   setToggle(ui.leave, { on: true, iconName: 'leave', label: 'Leave the meeting' });
   setToggle(ui.react, { on: true, iconName: 'mood', label: 'Send a reaction' });
   setToggle(ui.invite, { on: true, iconName: 'link', label: canShareSheet() ? 'Share invite link' : 'Copy invite link' });

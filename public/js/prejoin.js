@@ -5,6 +5,7 @@
 import { el, byId, show } from './dom.js';
 import {
   openLocalMedia, openTrack, listDevices, watchLevel, describeMediaError, mediaUnavailableReason, rememberDevice,
+  rememberedDevices, canChooseSpeaker, playChime,
 } from './media.js';
 import { nameProblem, presenceText, saveName } from './names.js';
 import { fillDeviceSelect, setToggle } from './ui.js';
@@ -31,6 +32,8 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
     name: byId('pre-name'),
     camera: byId('pre-camera'),
     microphone: byId('pre-microphone'),
+    speakerField: byId('pre-speaker-field'),
+    speaker: byId('pre-speaker'),
     messages: byId('media-messages'),
     error: byId('prejoin-error'),
     join: byId('join'),
@@ -81,13 +84,17 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
 
   function watchMic() {
     pre.stopLevel();
-    pre.stopLevel = watchLevel(pre.audio, (level) => ui.level.dataset.level = String(Math.round(level * 10)));
+    pre.stopLevel = watchLevel(pre.audio, (level) => ui.level.style.setProperty('--level', level.toFixed(2)));
   }
 
   async function refreshDevices() {
     const devices = await listDevices().catch(() => ({ audio: [], video: [] }));
     fillDeviceSelect(ui.camera, devices.video, pre.video?.getSettings().deviceId);
     fillDeviceSelect(ui.microphone, devices.audio, pre.audio?.getSettings().deviceId);
+    // The meeting plays on the remembered speaker (Safari cannot choose one).
+    const speakers = canChooseSpeaker() ? devices.speaker : [];
+    show(ui.speakerField, speakers.length > 0);
+    fillDeviceSelect(ui.speaker, speakers, rememberedDevices().speaker || 'default');
   }
 
   async function reopen(kind, deviceId) {
@@ -146,6 +153,9 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
     rememberDevice('audio', ui.microphone.value);
     reopen('audio', ui.microphone.value);
   };
+
+  ui.speaker.onchange = () => rememberDevice('speaker', ui.speaker.value);
+  byId('pre-test').onclick = () => playChime(ui.speaker.value);
 
   renderPreview();
   const starting = start();

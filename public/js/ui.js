@@ -4,7 +4,7 @@
 // the CSS draws the muted mark, camera-off avatar and raised hand from them, so
 // the code only ever sets the facts.
 
-import { el, icon } from './dom.js';
+import { el, icon, setIcon } from './dom.js';
 import { galleryFit } from './spotlight.js';
 
 const SPEAKING_LEVEL = 0.08;
@@ -174,7 +174,7 @@ export function toast(container, message, ms = 4000) {
   return () => node.remove();
 }
 
-/** Fills a camera or microphone picker, keeping `selectedId` selected. */
+/** Fills a device picker, keeping `selectedId` selected. */
 export function fillDeviceSelect(select, devices, selectedId) {
   const options = devices.map((d) => el('option', { value: d.id, text: d.label }));
   if (options.length === 0) options.push(el('option', { value: '', text: 'None found' }));
@@ -189,8 +189,5 @@ export function setToggle(button, { on, iconName, label, pressed }) {
   if (pressed !== undefined) button.setAttribute('aria-pressed', String(pressed));
   button.setAttribute('aria-label', label);
   button.title = label;
-  const old = button.querySelector('svg.icon');
-  const next = icon(iconName);
-  if (old) old.replaceWith(next);
-  else button.prepend(next);
+  setIcon(button, iconName);
 }

@@ -296,3 +296,26 @@ export function recordToasts(page) {
 export function toastsSeen(page) {
   return page.evaluate(() => window.noomToasts);
 }
+
+/**
+ * From now on, notes the pitch of every tone the page starts (`window.__tones`)
+ * and the speaker each AudioContext is sent to (`window.__toneSinks`).
+ */
+export function listenForTones(page) {
+  return page.evaluate(() => {
+    window.__tones = [];
+    window.__toneSinks = [];
+    const start = OscillatorNode.prototype.start;
+    if (start.noted) return;
+    OscillatorNode.prototype.start = function noted(...args) {
+      window.__tones.push(this.frequency.value);
+      return start.apply(this, args);
+    };
+    OscillatorNode.prototype.start.noted = true;
+    const setSinkId = AudioContext.prototype.setSinkId;
+    AudioContext.prototype.setSinkId = function noted(id) {
+      window.__toneSinks.push(id);
+      return setSinkId.call(this, id);
+    };
+  });
+}

@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
-import { launchBrowser, newPerson, joinRoom, waitJoined, screenshot, closeAll } from './helpers.mjs';
+import { launchBrowser, newPerson, joinRoom, waitJoined, screenshot, closeAll, listenForTones } from './helpers.mjs';
 
 const TEST_TIMEOUT = 60_000;
 
@@ -97,6 +97,59 @@ describe('the lobby', { timeout: 180_000 }, () => {
     await max.page.reload();
     await max.page.waitForFunction(() => document.querySelectorAll('#pre-microphone option').length === 3);
     assert.equal(await micSelect.locator('option:checked').textContent(), 'Fake Audio Input 2');
+  });
+
+  it('the pre-join meter follows the microphone; the speaker picked and tried there plays the meeting', { timeout: TEST_TIMEOUT }, async () => {
+    const sue = await newPerson(browser, server.url);
+    people.push(sue);
+    await sue.page.goto('/r/speaker-check');
+    // Chromium's fake microphone beeps twice a second: the meter moves with it, and rests while the microphone is off.
+    const peakLevel = (ms) => sue.page.evaluate((duration) => new Promise((resolve) => {
+      let peak = 0;
+      const until = performance.now() + duration;
+      const timer = setInterval(() => {
+        peak = Math.max(peak, Number(document.getElementById('pre-level').style.getPropertyValue('--level') || 0));
+        if (performance.now() > until) { clearInterval(timer); resolve(peak); }
+      }, 20);
+    }), ms);
+    assert.ok(await peakLevel(3000) > 0.1, 'the meter never moved');
+    await sue.page.locator('#pre-mic').click();
+    await sue.page.waitForTimeout(300);
+    assert.equal(await peakLevel(1500), 0, 'the meter moved with the microphone off');
+    await sue.page.locator('#pre-mic').click();
+
+    const speaker = sue.page.getByTestId('speaker-select');
+    await sue.page.waitForFunction(() => document.querySelectorAll('#pre-speaker option').length > 1);
+    assert.equal(await sue.page.locator('#pre-speaker-field').isVisible(), true);
+    assert.equal(await speaker.inputValue(), 'default');
+    await speaker.selectOption({ label: 'Fake Audio Output 1' });
+    const chosen = await speaker.inputValue();
+    assert.notEqual(chosen, 'default');
+    await listenForTones(sue.page);
+    await sue.page.getByTestId('speaker-test').click();
+    await sue.page.waitForFunction(() => window.__tones.length === 2);
+    assert.deepEqual(await sue.page.evaluate(() => [window.__tones, window.__toneSinks]), [[660, 880], [chosen]]);
+
+    // The meeting plays everyone on it, and offers the same test.
+    await sue.page.getByTestId('prejoin-name').fill('Sue');
+    await sue.page.getByRole('button', { name: 'Join now' }).click();
+    await waitJoined(sue.page);
+    const tom = await joinRoom(browser, server.url, 'speaker-check', 'Tom');
+    people.push(tom);
+    await sue.page.waitForFunction((id) => {
+      const audio = document.querySelector('[data-testid="tile"]:not([data-self]) audio');
+      return audio?.sinkId === id;
+    }, chosen, { timeout: 15_000 });
+    await sue.page.getByTestId('devices').click();
+    assert.equal(await sue.page.locator('#call-speaker').inputValue(), chosen);
+    await listenForTones(sue.page);
+    await sue.page.locator('#call-test').click();
+    await sue.page.waitForFunction(() => window.__tones.length === 2);
+    assert.deepEqual(await sue.page.evaluate(() => window.__toneSinks), [chosen]);
+    // The next visit's pre-join starts with it.
+    await sue.page.reload();
+    await sue.page.waitForFunction(() => document.querySelectorAll('#pre-speaker option').length > 1);
+    assert.equal(await speaker.inputValue(), chosen);
   });
 
   it('explains a bad room name before leaving the page', { timeout: TEST_TIMEOUT }, async () => {

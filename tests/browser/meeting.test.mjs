@@ -7,24 +7,10 @@ import { startServer } from '../support/server.mjs';
 import {
   launchBrowser, joinRoom, gotoRoom, newPerson, waitJoined, waitRejoined, remoteTileIds, waitRemoteVideosPlaying,
   waitTileAttr, waitChat, closeAll, videoLimits, speakingSeen, openAudioContexts, waitAudioContexts, screenshot, setPageHidden,
-  markConnection, sameConnection, recordToasts, toastsSeen,
+  markConnection, sameConnection, recordToasts, toastsSeen, listenForTones,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT = 60_000;
-
-/** From now on, notes the pitch of every tone the page starts (in `window.__tones`). */
-function listenForTones(page) {
-  return page.evaluate(() => {
-    window.__tones = [];
-    const start = OscillatorNode.prototype.start;
-    if (start.noted) return;
-    OscillatorNode.prototype.start = function noted(...args) {
-      window.__tones.push(this.frequency.value);
-      return start.apply(this, args);
-    };
-    OscillatorNode.prototype.start.noted = true;
-  });
-}
 
 describe('a meeting of two', { timeout: 240_000 }, () => {
   let server;
