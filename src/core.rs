@@ -390,12 +390,12 @@ mod tests {
         room.receive(now, from, Incoming::Text(frame)).into_iter().map(|e| e.into_send(frame)).collect()
     }
 
-    /// Frames sent to `to`, parsed.
     /// The attachment as the glue stores it and reads it back after a wake-up.
     fn stored(r: &Room, id: &str) -> Attachment {
         serde_json::from_str(&r.attachment_json(id, 0).unwrap()).unwrap()
     }
 
+    /// Frames sent to `to`, parsed.
     fn sent_to(effects: &[Effect], to: &str) -> Vec<Value> {
         effects
             .iter()
@@ -406,10 +406,12 @@ mod tests {
             .collect()
     }
 
+    /// The code of the first `error` frame sent to `to`.
     fn error_code(effects: &[Effect], to: &str) -> Option<String> {
         sent_to(effects, to).iter().find(|v| v["type"] == "error").map(|v| v["code"].as_str().unwrap().to_owned())
     }
 
+    /// Connects `id` and joins it as `name`, with its microphone on.
     fn join(room: &mut Room, id: &str, name: &str) -> Vec<Effect> {
         room.connect(id.to_owned(), T0);
         text(room, T0, id, &format!(r#"{{"type":"join","name":"{name}","audio":true}}"#))
