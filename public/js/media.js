@@ -62,7 +62,7 @@ async function openPreferredTrack(kind, deviceId) {
   return openTrack(kind);
 }
 
-// ---- remembered choices ----------------------------------------------------
+// ---- remembered choices ----
 //
 // The camera, microphone and speaker picked last start the next meeting
 // (a headset, an external camera). Device ids are per site and last while
@@ -154,7 +154,7 @@ export async function openScreen() {
   return stream.getVideoTracks()[0];
 }
 
-// ---- audio levels --------------------------------------------------------
+// ---- audio levels ----
 //
 // One timer reads every meter ten times a second. A level comes from:
 // someone else's RTP packets (the loudness header, RFC 6464, via

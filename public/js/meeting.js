@@ -143,7 +143,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     },
   });
 
-  // ---- state ---------------------------------------------------------------
+  // ---- state ----
 
   function selfState() {
     return {
@@ -290,7 +290,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     show(ui.mutedHint, false);
   }
 
-  // ---- peers ---------------------------------------------------------------
+  // ---- peers ----
 
   function addPeer(info, { offer }) {
     const existing = call.peers.get(info.id);
@@ -403,7 +403,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     for (const id of [...call.peers.keys()]) removePeer(id);
   }
 
-  // ---- links kept through reconnects (resume.js) -----------------------------
+  // ---- links kept through reconnects (resume.js) ----
 
   const links = createLinkKeeper({
     peers: call.peers,
@@ -458,7 +458,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     renderPeopleList();
   }
 
-  // ---- server messages -------------------------------------------------------
+  // ---- server messages ----
 
   function onWelcome(msg) {
     const reconnect = call.selfId !== null;
@@ -600,7 +600,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     } else setStatus(status);
   }
 
-  // ---- controls --------------------------------------------------------------
+  // ---- controls ----
 
   async function toggleMic() {
     if (!call.local.audio) {
@@ -829,7 +829,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     show(ui.soundBlocked, false);
   }
 
-  // ---- ending ----------------------------------------------------------------
+  // ---- ending ----
 
   /** Releases everything: socket, peer connections, tracks, timers, listeners. */
   function end(outcome) {
@@ -873,7 +873,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     if (document.visibilityState === 'visible' && ui.side.dataset.panel === 'chat') chat.markRead();
   }
 
-  // ---- wiring ----------------------------------------------------------------
+  // ---- wiring ----
 
   ui.mute.onclick = toggleMic;
   ui.camera.onclick = toggleCamera;

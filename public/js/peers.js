@@ -25,7 +25,7 @@ export function videoLimitsFor(remotePeers, screen) {
   return { maxBitrate: 300_000, maxFramerate: 15, scaleResolutionDownBy: 2 };
 }
 
-// ---- ICE servers ---------------------------------------------------------
+// ---- ICE servers ----
 //
 // From the Worker: STUN, and short-lived TURN credentials when set up. With
 // none (a failed fetch), calls work wherever a direct path exists.

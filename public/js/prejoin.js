@@ -11,14 +11,10 @@ import { nameProblem, presenceText, saveName } from './names.js';
 import { fillDeviceSelect, setToggle } from './ui.js';
 
 /**
- * Shows the pre-join screen until the person presses Join.
- * @param {object} opts
- * @param {string} opts.room
- * @param {string} opts.name
- * @param {string} [opts.error]
- * @param {(onPeek: (answer: {peers: object[], maxPeers?: number}) => void) => () => void} [opts.watchRoom]
- *   tells who is in the room as that changes, until the returned stop is called
- * @returns {Promise<{name: string, audio: MediaStreamTrack|null, video: MediaStreamTrack|null, micOn: boolean, camOn: boolean}>}
+ * Shows the pre-join screen until the person presses Join; resolves to
+ * {name, audio, video (tracks or null), micOn, camOn}. `watchRoom(onPeek)`
+ * tells who is in the room (`{peers, maxPeers}`) as that changes, until the
+ * stop it returns is called.
  */
 export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
   const ui = {
@@ -103,6 +99,7 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
       const track = await openTrack(kind, deviceId || undefined);
       pre[kind]?.stop();
       pre[kind] = track;
+      watchEnded(kind);
       delete pre.errors[kind];
       if (kind === 'audio') { track.enabled = pre.micOn; watchMic(); }
     } catch (err) {
@@ -110,6 +107,12 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
     }
     renderMessages();
     renderPreview();
+  }
+
+  /** A device unplugged here gives way to the default one, as in the meeting. */
+  function watchEnded(kind) {
+    const track = pre[kind];
+    track?.addEventListener('ended', () => { if (pre[kind] === track && !pre.joined) reopen(kind).then(refreshDevices); });
   }
 
   async function start() {
@@ -121,6 +124,8 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
       pre.audio = media.audio;
       pre.video = media.video;
       pre.errors = media.errors;
+      watchEnded('audio');
+      watchEnded('video');
       if (pre.audio) watchMic();
       await refreshDevices();
     }
@@ -154,6 +159,7 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
     reopen('audio', ui.microphone.value);
   };
 
+  navigator.mediaDevices?.addEventListener?.('devicechange', refreshDevices);
   ui.speaker.onchange = () => rememberDevice('speaker', ui.speaker.value);
   byId('pre-test').onclick = () => playChime(ui.speaker.value);
 
@@ -171,6 +177,8 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
       const chosenName = ui.name.value.trim();
       saveName(chosenName);
       stopWatching();
+      pre.joined = true;
+      navigator.mediaDevices?.removeEventListener?.('devicechange', refreshDevices);
       pre.stopLevel();
       ui.preview.srcObject = null;
       show(ui.section, false);

@@ -152,6 +152,73 @@ describe('the lobby', { timeout: 180_000 }, () => {
     assert.equal(await speaker.inputValue(), chosen);
   });
 
+  it('the pre-join screen follows devices that come and go; one unplugged there gives way to the default', { timeout: TEST_TIMEOUT }, async () => {
+    const vic = await newPerson(browser, server.url);
+    people.push(vic);
+    // Every track the page opens, to unplug one as a browser does: it ends, and the device list changes.
+    await vic.context.addInitScript(() => {
+      window.__opened = [];
+      const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = async (constraints) => {
+        const stream = await open(constraints);
+        window.__opened.push(...stream.getTracks());
+        return stream;
+      };
+    });
+    const unplug = (label) => vic.page.evaluate((l) => {
+      const track = window.__opened.find((t) => t.label === l && t.readyState === 'live');
+      track.stop();
+      track.dispatchEvent(new Event('ended'));
+      navigator.mediaDevices.dispatchEvent(new Event('devicechange'));
+    }, label);
+    /** A device the browser lists from now on, announced as a plugged-in one is. */
+    const plugIn = (kind, label) => vic.page.evaluate(([k, l]) => {
+      const list = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+      navigator.mediaDevices.enumerateDevices = async () => [...await list(), { kind: k, deviceId: `id-${l}`, label: l, groupId: 'g' }];
+      navigator.mediaDevices.dispatchEvent(new Event('devicechange'));
+    }, [kind, label]);
+    const listed = (select, label) => vic.page.waitForFunction(([s, l]) => [...document.querySelectorAll(`${s} option`)]
+      .some((o) => o.textContent === l), [select, label], { timeout: 5000 });
+
+    await vic.page.goto('/r/plug-check');
+    await vic.page.waitForFunction(() => document.querySelectorAll('#pre-microphone option').length === 3);
+    await plugIn('audioinput', 'USB Headset');
+    await listed('#pre-microphone', 'USB Headset');
+
+    const mic = vic.page.getByTestId('microphone-select');
+    await mic.selectOption({ label: 'Fake Audio Input 1' });
+    await vic.page.waitForFunction(() => window.__opened.some((t) => t.label === 'Fake Audio Input 1' && t.readyState === 'live'));
+    await unplug('Fake Audio Input 1');
+    await vic.page.waitForFunction(() => window.__opened.at(-1).label === 'Fake Default Audio Input' && window.__opened.at(-1).readyState === 'live');
+    await vic.page.waitForFunction(() => document.querySelector('#pre-microphone option:checked')?.textContent === 'Fake Default Audio Input');
+    // The meter works on the microphone that took over.
+    await vic.page.waitForFunction(() => Number(document.getElementById('pre-level').style.getPropertyValue('--level')) > 0.1, null, { timeout: 5000 });
+
+    const previewTrack = () => vic.page.evaluate(() => {
+      const track = document.getElementById('preview').srcObject?.getVideoTracks()[0];
+      return track ? [track.id, track.readyState] : null;
+    });
+    const [before] = await previewTrack();
+    await unplug('fake_device_0');
+    await vic.page.waitForFunction((id) => {
+      const track = document.getElementById('preview').srcObject?.getVideoTracks()[0];
+      return track && track.id !== id && track.readyState === 'live';
+    }, before, { timeout: 5000 });
+
+    // In the meeting, with the tracks that took over; its pickers follow plugged devices too.
+    const opened = await vic.page.evaluate(() => window.__opened.length);
+    await vic.page.getByTestId('prejoin-name').fill('Vic');
+    await vic.page.getByRole('button', { name: 'Join now' }).click();
+    await waitJoined(vic.page);
+    assert.deepEqual(await vic.page.evaluate(() => {
+      const last = (kind) => window.__opened.filter((t) => t.kind === kind).at(-1);
+      const { audio, video } = window.__noom.local;
+      return [audio === last('audio'), video === last('video'), audio.readyState, video.readyState, window.__opened.length];
+    }), [true, true, 'live', 'live', opened]);
+    await plugIn('videoinput', 'USB Camera');
+    await listed('#call-camera', 'USB Camera');
+  });
+
   it('explains a bad room name before leaving the page', { timeout: TEST_TIMEOUT }, async () => {
     const mo = await newPerson(browser, server.url);
     people.push(mo);
