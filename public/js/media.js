@@ -133,14 +133,13 @@ export async function openLocalMedia({ audio = true, video = true } = {}) {
   return result;
 }
 
-/** The cameras, microphones and speakers the browser lets this page see. */
+/** The cameras, microphones and speakers (if it can choose one) this page may use; none when it cannot tell. */
 export async function listDevices() {
-  if (!navigator.mediaDevices?.enumerateDevices) return { audio: [], video: [], speaker: [] };
-  const devices = await navigator.mediaDevices.enumerateDevices();
+  const devices = await navigator.mediaDevices?.enumerateDevices?.().catch(() => null) ?? [];
   const pick = (kind, noun) => devices
     .filter((d) => d.kind === kind && d.deviceId)
     .map((d, i) => ({ id: d.deviceId, label: d.label || `${noun} ${i + 1}` }));
-  return { audio: pick('audioinput', 'Microphone'), video: pick('videoinput', 'Camera'), speaker: pick('audiooutput', 'Speaker') };
+  return { audio: pick('audioinput', 'Microphone'), video: pick('videoinput', 'Camera'), speaker: canChooseSpeaker() ? pick('audiooutput', 'Speaker') : [] };
 }
 
 /** Whether this browser can play sound on a chosen output (`setSinkId`; not Safari). */

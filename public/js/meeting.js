@@ -758,12 +758,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   }
 
   async function refreshDevices() {
-    const devices = await listDevices().catch(() => ({ audio: [], video: [], speaker: [] }));
+    const devices = await listDevices();
     fillDeviceSelect(ui.cameraSelect, devices.video, call.local.video?.getSettings().deviceId ?? call.preferred.video);
     fillDeviceSelect(ui.micSelect, devices.audio, call.local.audio?.getSettings().deviceId ?? call.preferred.audio);
-    const speakers = canChooseSpeaker() ? devices.speaker : [];
-    show(ui.speakerField, speakers.length > 0);
-    if (speakers.length) fillDeviceSelect(ui.speakerSelect, speakers, call.speaker || 'default');
+    show(ui.speakerField, devices.speaker.length > 0);
+    fillDeviceSelect(ui.speakerSelect, devices.speaker, call.speaker || 'default');
   }
 
   /** Plays every remote voice, now and in later arrivals, on that output device. */

@@ -5,7 +5,7 @@
 import { el, byId, show } from './dom.js';
 import {
   openLocalMedia, openTrack, listDevices, watchLevel, describeMediaError, mediaUnavailableReason, rememberDevice,
-  rememberedDevices, canChooseSpeaker, playChime,
+  rememberedDevices, playChime,
 } from './media.js';
 import { nameProblem, presenceText, saveName } from './names.js';
 import { fillDeviceSelect, setToggle } from './ui.js';
@@ -35,7 +35,7 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
     join: byId('join'),
     who: byId('prejoin-who'),
   };
-  const pre = { audio: null, video: null, micOn: true, camOn: true, errors: {}, stopLevel: () => {}, busy: false };
+  const pre = { audio: null, video: null, micOn: true, camOn: true, errors: {}, stopLevel: () => {}, joined: false };
 
   byId('prejoin-room').textContent = `Meeting: ${room}`;
   show(ui.who, false);
@@ -84,13 +84,12 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
   }
 
   async function refreshDevices() {
-    const devices = await listDevices().catch(() => ({ audio: [], video: [] }));
+    const devices = await listDevices();
     fillDeviceSelect(ui.camera, devices.video, pre.video?.getSettings().deviceId);
     fillDeviceSelect(ui.microphone, devices.audio, pre.audio?.getSettings().deviceId);
-    // The meeting plays on the remembered speaker (Safari cannot choose one).
-    const speakers = canChooseSpeaker() ? devices.speaker : [];
-    show(ui.speakerField, speakers.length > 0);
-    fillDeviceSelect(ui.speaker, speakers, rememberedDevices().speaker || 'default');
+    // The meeting plays on the remembered speaker.
+    show(ui.speakerField, devices.speaker.length > 0);
+    fillDeviceSelect(ui.speaker, devices.speaker, rememberedDevices().speaker || 'default');
   }
 
   async function reopen(kind, deviceId) {
