@@ -3,8 +3,9 @@
 // and jitter (a room that lost the same link does not knock all at once);
 // each new one is a new peer to the server: the caller joins again.
 
+// A ping this long after each `pong`, armed from that message: a hidden tab's
+// repeating timers run once a minute, too seldom for the server's timeout.
 const PING_EVERY_MS = 20_000;
-// How often the socket's health is checked (and every fourth check, a ping).
 const CHECK_EVERY_MS = 5_000;
 // No frame at all (not even `pong`) for this long: the link is dead even if the
 // browser has not noticed yet, so drop it and reconnect.
@@ -104,7 +105,7 @@ function takeEarly(url) {
  */
 export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconnect = () => true }) {
   const state = {
-    socket: null, attempt: 0, retryTimer: 0, openTimer: 0, pingTimer: 0, probeTimer: 0, checks: 0, closed: false, lastHeard: 0, lastCheck: 0,
+    socket: null, attempt: 0, retryTimer: 0, openTimer: 0, checkTimer: 0, pingTimer: 0, probeTimer: 0, closed: false, lastHeard: 0, lastCheck: 0,
   };
 
   function connect() {
@@ -122,9 +123,9 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
       onStatus('open');
       state.lastHeard = Date.now();
       state.lastCheck = state.lastHeard;
-      clearInterval(state.pingTimer);
-      state.checks = 0;
-      state.pingTimer = setInterval(keepAlive, CHECK_EVERY_MS);
+      clearInterval(state.checkTimer);
+      state.checkTimer = setInterval(keepAlive, CHECK_EVERY_MS);
+      pingLater();
       onOpen();
     };
     // An early socket may be open already; `onOpen` still runs after the caller has its handle.
@@ -133,6 +134,7 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
     socket.addEventListener('message', (event) => {
       if (socket !== state.socket) return;
       state.lastHeard = Date.now();
+      if (event.data === 'pong') pingLater();
       if (typeof event.data !== 'string' || event.data === 'pong') return;
       let msg;
       try { msg = JSON.parse(event.data); } catch { return; }
@@ -140,7 +142,7 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
     });
     socket.addEventListener('close', (event) => {
       if (socket !== state.socket) return;
-      clearInterval(state.pingTimer);
+      clearTimers();
       state.socket = null;
       if (state.closed || !shouldReconnect(event.code)) {
         state.closed = true;
@@ -154,8 +156,8 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
   // Drops a socket that went silent, or that is stuck closing (the closing
   // handshake can take a minute when the other end never answers it), and
   // reconnects at once instead of waiting for the browser to give up. A check
-  // that comes late (a hidden tab's timers run once a minute, a closed lid
-  // stops them) sent no pings meanwhile, so silence proves nothing: it probes.
+  // that comes late (a closed lid stopped the timers, pings too) cannot tell
+  // a dead socket from a sleeping page, so it probes.
   function keepAlive() {
     const socket = state.socket;
     if (!socket) return;
@@ -166,9 +168,12 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
       probe();
     } else if (now - state.lastHeard > SILENCE_LIMIT_MS || socket.readyState >= WebSocket.CLOSING) {
       dropAndReconnect(socket);
-    } else if (++state.checks % (PING_EVERY_MS / CHECK_EVERY_MS) === 0) {
-      sendRaw('ping');
     }
+  }
+
+  function pingLater() {
+    clearTimeout(state.pingTimer);
+    state.pingTimer = setTimeout(sendRaw, PING_EVERY_MS, 'ping');
   }
 
   /** Pings now; drops the socket if nothing comes back within PROBE_LIMIT_MS. */
@@ -183,10 +188,11 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
     }, PROBE_LIMIT_MS);
   }
 
-  /** Stops watching the current socket: its open, ping and probe timers. */
+  /** Stops watching the current socket: its open, check, ping and probe timers. */
   function clearTimers() {
     clearTimeout(state.openTimer);
-    clearInterval(state.pingTimer);
+    clearInterval(state.checkTimer);
+    clearTimeout(state.pingTimer);
     clearTimeout(state.probeTimer);
     state.probeTimer = 0;
   }

@@ -19,6 +19,7 @@ import {
   launchBrowser, joinRoom, newPerson, gotoRoom, waitJoined, waitRejoined, waitRemoteVideosPlaying, remoteTileIds, closeAll,
   startServerBehindRelay,
 } from './helpers.mjs';
+import { startServer } from '../support/server.mjs';
 import { until } from '../hardening/lib.mjs';
 
 const OUTAGE_MS = 20_000;
@@ -130,5 +131,51 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     await waitRejoined(dee.page, firstId, 15_000);
     console.log(`# the dead socket was replaced ${Date.now() - frozenAt} ms after the late check`);
     assert.equal(await status(dee.page), 'Connected');
+  });
+});
+
+// A tab hidden for five minutes with no call in it gets its repeating timers
+// run once a minute (Chromium's intensive throttling: an open WebSocket does
+// not exempt a page, but its message events are not throttled, nor are
+// timeouts set from them). Headless Chromium never hides a page, so the test
+// slows the page's setInterval to once a minute instead. The server drops a
+// connection silent for 25 s here: a page that pinged from its health checks
+// would be dropped and rejoin over and over, a page that pings 20 s after
+// each `pong` stays.
+describe('a page waiting alone in a tab hidden for long', { timeout: 120_000 }, () => {
+  let server;
+  let browser;
+  let eve;
+
+  before(async () => {
+    server = await startServer({ vars: { PEER_TIMEOUT_SECONDS: '25' } });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await closeAll(eve);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('keeps its socket, pinging every 20 s, while its repeating timers run once a minute', { timeout: 90_000 }, async () => {
+    eve = await newPerson(browser, server.url);
+    await eve.page.addInitScript(() => {
+      const every = window.setInterval;
+      window.setInterval = (fn, ms, ...args) => every(fn, Math.max(ms, 60_000), ...args);
+      window.__pings = [];
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (data) {
+        if (data === 'ping') window.__pings.push(Date.now());
+        return send.call(this, data);
+      };
+    });
+    await gotoRoom(eve.page, 'hidden-long', 'Eve');
+    const firstId = await waitJoined(eve.page);
+    await eve.page.waitForTimeout(50_000);
+    assert.equal(await eve.page.evaluate(() => window.__noom.selfId), firstId, 'the server dropped the page and it rejoined');
+    assert.equal(await status(eve.page), 'Connected');
+    const pings = await eve.page.evaluate(() => window.__pings);
+    assert.ok(pings.length >= 2, `pings sent in 50 s: ${pings.length}`);
   });
 });
