@@ -75,7 +75,6 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     devicesButton: byId('btn-devices'),
     cameraSelect: byId('call-camera'),
     micSelect: byId('call-microphone'),
-    speakerField: byId('speaker-field'),
     speakerSelect: byId('call-speaker'),
     soundBlocked: byId('sound-blocked'),
     mutedHint: byId('muted-hint'),
@@ -761,7 +760,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     const devices = await listDevices();
     fillDeviceSelect(ui.cameraSelect, devices.video, call.local.video?.getSettings().deviceId ?? call.preferred.video);
     fillDeviceSelect(ui.micSelect, devices.audio, call.local.audio?.getSettings().deviceId ?? call.preferred.audio);
-    show(ui.speakerField, devices.speaker.length > 0);
+    show(ui.speakerSelect, devices.speaker.length > 0);
     fillDeviceSelect(ui.speakerSelect, devices.speaker, call.speaker || 'default');
   }
 

@@ -28,7 +28,6 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
     name: byId('pre-name'),
     camera: byId('pre-camera'),
     microphone: byId('pre-microphone'),
-    speakerField: byId('pre-speaker-field'),
     speaker: byId('pre-speaker'),
     messages: byId('media-messages'),
     error: byId('prejoin-error'),
@@ -87,8 +86,8 @@ export function runPrejoin({ room, name, error, watchRoom = () => () => {} }) {
     const devices = await listDevices();
     fillDeviceSelect(ui.camera, devices.video, pre.video?.getSettings().deviceId);
     fillDeviceSelect(ui.microphone, devices.audio, pre.audio?.getSettings().deviceId);
-    // The meeting plays on the remembered speaker.
-    show(ui.speakerField, devices.speaker.length > 0);
+    // The meeting plays on the remembered speaker. No choice (Safari): Test plays the default.
+    show(ui.speaker, devices.speaker.length > 0);
     fillDeviceSelect(ui.speaker, devices.speaker, rememberedDevices().speaker || 'default');
   }
 

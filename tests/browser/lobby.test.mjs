@@ -120,7 +120,7 @@ describe('the lobby', { timeout: 180_000 }, () => {
 
     const speaker = sue.page.getByTestId('speaker-select');
     await sue.page.waitForFunction(() => document.querySelectorAll('#pre-speaker option').length > 1);
-    assert.equal(await sue.page.locator('#pre-speaker-field').isVisible(), true);
+    assert.equal(await speaker.isVisible(), true);
     assert.equal(await speaker.inputValue(), 'default');
     await speaker.selectOption({ label: 'Fake Audio Output 1' });
     const chosen = await speaker.inputValue();
@@ -150,6 +150,29 @@ describe('the lobby', { timeout: 180_000 }, () => {
     await sue.page.reload();
     await sue.page.waitForFunction(() => document.querySelectorAll('#pre-speaker option').length > 1);
     assert.equal(await speaker.inputValue(), chosen);
+  });
+
+  it('where the browser cannot choose a speaker (Safari), Test still plays on the one it has', { timeout: TEST_TIMEOUT }, async () => {
+    const ola = await newPerson(browser, server.url);
+    people.push(ola);
+    await ola.context.addInitScript(() => { delete HTMLMediaElement.prototype.setSinkId; });
+    await ola.page.goto('/r/no-sink');
+    await ola.page.waitForFunction(() => document.querySelectorAll('#pre-camera option').length > 0);
+    assert.equal(await ola.page.getByTestId('speaker-select').isVisible(), false, 'a speaker picker that cannot work');
+    await listenForTones(ola.page);
+    await ola.page.getByTestId('speaker-test').click();
+    await ola.page.waitForFunction(() => window.__tones.length === 2);
+    assert.deepEqual(await ola.page.evaluate(() => [window.__tones, window.__toneSinks]), [[660, 880], []]);
+
+    await ola.page.getByTestId('prejoin-name').fill('Ola');
+    await ola.page.getByRole('button', { name: 'Join now' }).click();
+    await waitJoined(ola.page);
+    await ola.page.getByTestId('devices').click();
+    await ola.page.waitForFunction(() => document.querySelectorAll('#call-microphone option').length > 0);
+    assert.equal(await ola.page.locator('#call-speaker').isVisible(), false);
+    await listenForTones(ola.page);
+    await ola.page.locator('#call-test').click();
+    await ola.page.waitForFunction(() => window.__tones.length === 2);
   });
 
   it('the pre-join screen follows devices that come and go; one unplugged there gives way to the default', { timeout: TEST_TIMEOUT }, async () => {
