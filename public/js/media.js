@@ -160,9 +160,8 @@ export async function openScreen() {
 // `getSynchronizationSources()`); your audio sender's `media-source` stats in
 // a call; else a Web Audio analyser (pre-join, alone, or a copy of a muted
 // microphone, see `watchTalking`). A running AudioContext keeps an audio
-// thread busy, so it exists only while an analyser does (bench/notes.md:
-// meters and rings took a fifth of a small machine's CPU in a call of three),
-// and is resumed on the first click or key (browsers start it suspended).
+// thread busy (bench/notes.md), so it exists only while an analyser does,
+// resumed on the first click or key (browsers start it suspended).
 
 const levels = { context: null, analysers: 0, gestureHooked: false, meters: new Set(), timer: 0 };
 

@@ -19,7 +19,7 @@ import { featuredKey, handsFirst, withHand } from './spotlight.js';
 import { isPushToTalk, shortcutFor } from './shortcuts.js';
 import { canShareSheet, shareInvite } from './invite.js';
 import { fillReactionBar, reactionIn, showReaction } from './reactions.js';
-import { createLinkKeeper, linkSignalIn } from './resume.js';
+import { CLAIM_WAIT_MS, createLinkKeeper, linkSignalIn } from './resume.js';
 import { createTile, layoutGrid, renderPeople, toast, fillDeviceSelect, setToggle } from './ui.js';
 
 /** The least time between two reactions one sends (a held click is not a flood of signals). */
@@ -88,7 +88,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     selfId: null,
     /** Our id before the last reconnect: the server may list that socket until it notices it is gone. */
     previousId: null,
-    /** id → {id, info, link, tile, stopLevel, send, key, parked, leaving, returning} (see addPeer) */
+    /** id → peer (see addPeer) */
     peers: new Map(),
     local: { audio, video, screen: null, micOn: Boolean(audio) && micOn, hand: false },
     preferred: { audio: audio?.getSettings().deviceId, video: video?.getSettings().deviceId },
@@ -314,7 +314,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       key: null,
       parked: 0,
       leaving: false,
-      /** Joined under the name of a parked link: its hand and screen are restated, not news. */
+      /** Joined under a name here: its hand and screen are restated, not news. */
       returning: false,
     };
     peer.tile = createTile({ id: info.id, name: info.name, onPin: () => togglePin(peer.id) });
@@ -521,13 +521,20 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
         break;
       case 'joined':
         if (call.selfId && msg.peer?.id && msg.peer.id !== call.selfId) {
-          // Someone coming back on a new socket is not news (their link is parked
-          // and about to be claimed).
-          const returning = [...call.peers.values()].some((p) => p.parked && p.info.name === msg.peer.name);
+          // Someone by a name here (a parked link, or an old socket the server
+          // has not seen go) is not news: their link is about to be claimed.
+          const named = [...call.peers.values()].filter((p) => p.info.name === msg.peer.name);
           // Waiting alone (maybe in another tab), a chime says someone came.
           if (call.peers.size === 0) playChime(call.speaker);
-          addPeer(msg.peer, { offer: false }).returning = returning;
-          if (!returning) toast(ui.toasts, `${msg.peer.name} joined`);
+          const peer = addPeer(msg.peer, { offer: false });
+          peer.returning = named.length > 0;
+          if (!named.some((p) => p.parked)) {
+            setTimeout(() => {
+              if (call.peers.get(msg.peer.id) !== peer) return;
+              peer.returning = false;
+              toast(ui.toasts, `${msg.peer.name} joined`);
+            }, named.length && CLAIM_WAIT_MS);
+          }
         }
         break;
       case 'left': {

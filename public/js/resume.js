@@ -9,7 +9,7 @@ const MAX_PROOFS = 32; // a room holds at most 8 people
 /** How long a parked link waits to be claimed: a server restart and a few reconnect tries. */
 const PARK_MS = 15_000;
 /** How long a claim waits for its answer before linking afresh. */
-const CLAIM_WAIT_MS = 3_000;
+export const CLAIM_WAIT_MS = 3_000;
 
 const hex = (bytes) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 

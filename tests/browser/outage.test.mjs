@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
   launchBrowser, joinRoom, newPerson, gotoRoom, waitJoined, waitRejoined, waitRemoteVideosPlaying, remoteTileIds, closeAll,
-  startServerBehindRelay,
+  startServerBehindRelay, recordToasts, toastsSeen, waitTileAttr,
 } from './helpers.mjs';
 import { startServer } from '../support/server.mjs';
 import { until } from '../hardening/lib.mjs';
@@ -131,6 +131,41 @@ describe('a network outage during a call', { timeout: 180_000 }, () => {
     await waitRejoined(dee.page, firstId, 15_000);
     console.log(`# the dead socket was replaced ${Date.now() - frozenAt} ms after the late check`);
     assert.equal(await status(dee.page), 'Connected');
+  });
+
+  // A phone moving from Wi-Fi to mobile data: its socket dies without a word,
+  // the page dials again, and the server lists the new socket beside the old
+  // one it has not seen go. The others must not be told that person joined
+  // (nor raised a hand again): their link is claimed back under the new id.
+  // Ann reaches the server through the relay, which keeps her old socket open
+  // to the server; Bob goes straight to it.
+  it('one whose old socket the server has not seen go comes back: nobody is told they joined, one tile each', { timeout: 60_000 }, async () => {
+    await closeAll(ann, bob, cy, dee);
+    cy = dee = undefined;
+    ann = await joinRoom(browser, relay.url, 'unseen', 'Ann');
+    bob = await joinRoom(browser, server.url, 'unseen', 'Bob');
+    const annId = await waitJoined(ann.page);
+    await Promise.all([waitRemoteVideosPlaying(ann.page, 1), waitRemoteVideosPlaying(bob.page, 1)]);
+    await ann.page.getByTestId('hand').click();
+    await waitTileAttr(bob.page, annId, 'data-hand', 'true');
+    await recordToasts(bob.page);
+
+    relay.freeze();
+    await ann.page.evaluate(() => window.__noom.signaling.socket.close());
+    const newId = await waitRejoined(ann.page, annId);
+    await bob.page.waitForFunction((id) => window.__noom.peers.get(id)?.link.pc.connectionState === 'connected', newId, { timeout: 10_000 });
+    await bob.page.waitForTimeout(4000); // past the wait for a claim
+    assert.deepEqual(await remoteTileIds(bob.page), [newId]);
+    await waitTileAttr(bob.page, newId, 'data-hand', 'true');
+    const toasts = await toastsSeen(bob.page);
+    assert.ok(!toasts.some((t) => /^Ann /.test(t)), `told: ${toasts.join(' | ')}`);
+
+    // Someone new under a name already there is told, after that wait.
+    const twin = await joinRoom(browser, server.url, 'unseen', 'Ann');
+    const twinId = await waitJoined(twin.page);
+    await bob.page.waitForFunction(() => window.noomToasts.includes('Ann joined'), null, { timeout: 10_000 });
+    assert.deepEqual((await remoteTileIds(bob.page)).sort(), [newId, twinId].sort());
+    await closeAll(twin);
   });
 });
 
