@@ -533,7 +533,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
               if (call.peers.get(msg.peer.id) !== peer) return;
               peer.returning = false;
               toast(ui.toasts, `${msg.peer.name} joined`);
-            }, named.length && CLAIM_WAIT_MS);
+            }, named.length ? CLAIM_WAIT_MS : 0);
           }
         }
         break;

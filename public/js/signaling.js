@@ -134,8 +134,8 @@ export function createSignaling({ url, onOpen, onMessage, onStatus, shouldReconn
     socket.addEventListener('message', (event) => {
       if (socket !== state.socket) return;
       state.lastHeard = Date.now();
-      if (event.data === 'pong') pingLater();
-      if (typeof event.data !== 'string' || event.data === 'pong') return;
+      if (event.data === 'pong') { pingLater(); return; }
+      if (typeof event.data !== 'string') return;
       let msg;
       try { msg = JSON.parse(event.data); } catch { return; }
       if (msg && typeof msg.type === 'string') onMessage(msg);
