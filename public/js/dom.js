@@ -7,7 +7,7 @@
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
+    if (value == null || value === false) continue;
     if (key === 'class') node.className = value;
     else if (key === 'text') node.textContent = value;
     else if (key === 'dataset') Object.assign(node.dataset, value);
@@ -16,8 +16,8 @@ export function el(tag, props = {}, ...children) {
     else node.setAttribute(key, String(value));
   }
   for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(typeof child === 'string' ? document.createTextNode(child) : child);
+    if (child == null || child === false) continue;
+    node.append(child);
   }
   return node;
 }

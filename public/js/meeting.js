@@ -121,6 +121,8 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   const selfTile = createTile({ id: 'self', name, self: true, onPin: () => togglePin('self') });
   ui.grid.replaceChildren(selfTile.root);
 
+  // Chat previews on screen, taken back when the chat opens: they would cover it.
+  let previews = [];
   const chat = createChat({
     log: byId('chat-log'),
     form: byId('chat-form'),
@@ -130,7 +132,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     isVisible: () => ui.side.dataset.panel === 'chat' && document.visibilityState !== 'hidden',
     // With the panel closed (a phone's usual view), a message is seen as it comes.
     onUnseen: ({ name, text }) => {
-      if (ui.side.dataset.panel !== 'chat') toast(ui.toasts, `${name}: ${previewText(text)}`, 6000);
+      if (ui.side.dataset.panel !== 'chat') previews = [...previews.slice(-3), toast(ui.toasts, `${name}: ${previewText(text)}`, 6000)];
     },
     onUnread: (count) => { document.title = meetingTitle(room, count); },
     send(text) {
@@ -593,8 +595,6 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
       case 'error':
         onServerError(msg);
         break;
-      default:
-        break;
     }
   }
 
@@ -785,7 +785,11 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     ui.side.dataset.panel = name;
     ui.sideTitle.textContent = PANEL_TITLES[name] ?? '';
     for (const [key, button] of Object.entries(panelButtons)) button.setAttribute('aria-pressed', String(key === name));
-    if (name === 'chat') chat.markRead();
+    if (name === 'chat') {
+      chat.markRead();
+      for (const hide of previews) hide();
+      previews = [];
+    }
     if (name === 'devices') refreshDevices();
   }
 

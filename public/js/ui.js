@@ -167,7 +167,7 @@ export function renderPeople(list, people) {
 
 /** Shows a notice for a few seconds; returns a function taking it back early (a hand lowered). */
 export function toast(container, message, ms = 4000) {
-  const node = el('div', { class: 'toast', role: 'status', text: message });
+  const node = el('div', { class: 'toast', text: message });
   container.append(node);
   while (container.children.length > 4) container.firstChild.remove();
   setTimeout(() => node.remove(), ms);

@@ -97,6 +97,8 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.equal(await ann.page.title(), '(1) duo · Noom');
     await ann.page.getByTestId('chat').click();
     assert.equal(await ann.page.getByTestId('chat-unread').isVisible(), false, 'opening the chat left the count');
+    // ...and took the preview back: it would sit over the message itself.
+    assert.doesNotMatch(await ann.page.locator('#toasts').textContent(), /Bob:/, 'the preview stayed over the open chat');
     assert.equal(await ann.page.title(), 'duo · Noom');
 
     // The chat open but the tab out of view: messages wait unread until it is back.
