@@ -1,11 +1,8 @@
 // The meeting: one signaling socket, one peer link per other participant, the
 // local tracks, the controls. This is where messages from the server turn into
 // tiles and peer connections, and clicks turn into `state` frames.
-//
-// Reconnects: the server sees a new socket as a new peer with a new id. Peer
-// connections that still carry media are kept and claimed back under the new
-// ids (resume.js); the rest of the call is rebuilt from `welcome.peers`, this
-// side offering to each (the newcomer offers).
+// A reconnect is a new peer to the server: links still carrying media are
+// claimed back (resume.js), the rest rebuilt from `welcome.peers`.
 
 import { byId, show } from './dom.js';
 import { createSignaling, roomSocketUrl } from './signaling.js';
@@ -56,7 +53,6 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
     section: byId('meeting'),
     grid: byId('grid'),
     side: byId('side'),
-    sideTitle: byId('side-title'),
     status: byId('status'),
     count: byId('participant-count'),
     countBox: byId('count'),
@@ -783,7 +779,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
 
   function openPanel(name) {
     ui.side.dataset.panel = name;
-    ui.sideTitle.textContent = PANEL_TITLES[name] ?? '';
+    byId('side-title').textContent = PANEL_TITLES[name] ?? '';
     for (const [key, button] of Object.entries(panelButtons)) button.setAttribute('aria-pressed', String(key === name));
     if (name === 'chat') {
       chat.markRead();

@@ -9,6 +9,9 @@ import { galleryFit } from './spotlight.js';
 
 const SPEAKING_LEVEL = 0.08;
 
+/** A name as shown: cut short with "…" when long, but never its "(you)". */
+const nameParts = (name, self) => [el('span', { text: name }), self ? ' (you)' : ''];
+
 function initials(name) {
   const words = String(name).trim().split(/\s+/).filter(Boolean);
   const letters = words.slice(0, 2).map((w) => [...w][0]).join('');
@@ -57,7 +60,7 @@ export function createTile({ id, name, self = false, onPin = () => {} }) {
     setId(peerId) { root.dataset.peerId = peerId; },
     setName(value) {
       label = self ? `${value} (you)` : value;
-      nameLabel.textContent = label;
+      nameLabel.replaceChildren(...nameParts(value, self));
       root.setAttribute('aria-label', label);
       avatar.firstChild.textContent = initials(value);
       tile.setPinned(root.dataset.pinned === 'true');
@@ -157,7 +160,7 @@ export function renderPeople(list, people) {
     audio: String(p.audio), video: String(p.video), hand: String(p.hand), screen: String(p.screen),
   } },
   el('span', { class: 'person-avatar', 'aria-hidden': 'true', text: initials(p.name) }),
-  el('span', { class: 'person-name', text: p.self ? `${p.name} (you)` : p.name }),
+  el('span', { class: 'person-name' }, nameParts(p.name, p.self)),
   el('span', { class: 'person-icons' },
     el('span', { class: 'person-hand', title: 'Hand raised' }, icon('hand')),
     el('span', { class: 'person-screen', title: 'Sharing screen' }, icon('screen')),

@@ -84,6 +84,26 @@ describe('the lobby', { timeout: 180_000 }, () => {
     // `welcome` came, so the server took the name.
     await waitJoined(fox.page);
     assert.ok(await fox.page.locator('[data-testid="tile"][data-self] .tile-name').evaluate((n, f) => n.textContent.includes(f), foxes));
+
+    // On a small phone the name is cut short, in the people list and on the tile, but "(you)" after it is not.
+    await fox.page.setViewportSize({ width: 320, height: 640 });
+    await fox.page.getByTestId('people').click();
+    for (const selector of ['[data-testid="people-list"] .person-name', '[data-testid="tile"][data-self] .tile-name']) {
+      const seen = await fox.page.locator(selector).evaluate((node) => {
+        const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+        let text = walker.nextNode();
+        while (text && !text.data.includes('(you)')) text = walker.nextNode();
+        if (!text) return null;
+        const range = document.createRange();
+        range.setStart(text, text.data.indexOf('(you)'));
+        range.setEnd(text, text.data.indexOf('(you)') + 5);
+        const clipped = [node, ...node.children].some((n) => n.scrollWidth > n.clientWidth);
+        return { you: range.getBoundingClientRect().right, box: node.getBoundingClientRect().right, clipped };
+      });
+      assert.ok(seen, `${selector}: no "(you)"`);
+      assert.ok(seen.clipped, `${selector}: the name is not long enough to be cut here: ${JSON.stringify(seen)}`);
+      assert.ok(seen.you <= seen.box + 0.5, `${selector}: "(you)" is cut off: ${JSON.stringify(seen)}`);
+    }
   });
 
   it('a microphone picked before joining is the one the next visit starts with', { timeout: TEST_TIMEOUT }, async () => {
