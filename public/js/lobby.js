@@ -2,13 +2,19 @@
 // recent one, see public rooms.
 
 import { el, byId, show } from './dom.js';
-import { parseRoomInput, roomPath, nameProblem, loadName, saveName, recentMeetings } from './names.js';
+import { parseRoomInput, roomPath, nameProblem, loadName, saveName, recentMeetings, rememberMeeting } from './names.js';
+import { canShareSheet, inviteLink, shareInvite } from './invite.js';
 
 const REFRESH_MS = 5000;
 
 const lobby = {
   name: byId('name'),
   newMeeting: byId('new-meeting'),
+  later: byId('later'),
+  laterBox: byId('later-box'),
+  laterLink: byId('later-link'),
+  laterStatus: byId('later-status'),
+  laterRoom: null,
   joinForm: byId('join-form'),
   joinRoom: byId('join-room'),
   isPublic: byId('public'),
@@ -37,20 +43,53 @@ function meetingUrl(room) {
   return roomPath(room, lobby.isPublic.checked);
 }
 
-async function createMeeting() {
+/**
+ * A new meeting's code from the server (random, unguessable), or null with
+ * the reason shown. `button` is disabled meanwhile, and stays so on success
+ * (a second click while the page leaves would make a second meeting).
+ */
+async function newRoom(button) {
   showError(null);
   const name = rememberName();
-  if (name && nameProblem(name)) { showError(nameProblem(name)); return; }
-  lobby.newMeeting.disabled = true;
+  if (name && nameProblem(name)) { showError(nameProblem(name)); return null; }
+  button.disabled = true;
   try {
     const res = await fetch('/api/rooms', { method: 'POST' });
     if (!res.ok) throw new Error(`the server answered ${res.status}`);
     const { room } = await res.json();
-    window.location.assign(meetingUrl(room));
+    return room;
   } catch (err) {
     showError(`Could not create a meeting: ${err.message}. Check your connection and try again.`);
-    lobby.newMeeting.disabled = false;
+    button.disabled = false;
+    return null;
   }
+}
+
+async function createMeeting() {
+  const room = await newRoom(lobby.newMeeting);
+  if (room) window.location.assign(meetingUrl(room));
+}
+
+/**
+ * A meeting for later: its link to pass on now, for everyone to open when
+ * it is time. A room needs nothing made in advance, so this only picks the
+ * code; it goes in the recent list, where the link is one click away then.
+ */
+async function createForLater() {
+  const room = await newRoom(lobby.later);
+  if (!room) return;
+  lobby.later.disabled = false; // another one, if wanted
+  lobby.laterRoom = room;
+  rememberMeeting(room, lobby.isPublic.checked);
+  renderRecent();
+  lobby.laterLink.href = meetingUrl(room);
+  lobby.laterLink.textContent = inviteLink(room);
+  lobby.laterStatus.textContent = '';
+  show(lobby.laterBox, true);
+}
+
+function copyLaterLink() {
+  shareInvite(lobby.laterRoom, (message) => { lobby.laterStatus.textContent = message; });
 }
 
 function joinMeeting(event) {
@@ -91,7 +130,7 @@ function formatWhen(at, now = new Date()) {
     : date.toLocaleDateString([], { day: 'numeric', month: 'short' });
 }
 
-/** The meetings this browser joined lately (from localStorage; nothing asks the server). */
+/** The meetings this browser joined or created lately (from localStorage; nothing asks the server). */
 function renderRecent() {
   const items = recentMeetings().map(({ room, public: isPublic, at }) => roomItem(room, roomPath(room, isPublic),
     el('time', { class: 'room-when', datetime: new Date(at).toISOString(), text: formatWhen(at) })));
@@ -126,6 +165,9 @@ lobby.name.value = loadName();
 renderRecent();
 lobby.name.addEventListener('change', rememberName);
 lobby.newMeeting.addEventListener('click', createMeeting);
+lobby.later.addEventListener('click', createForLater);
+byId('later-copy').addEventListener('click', copyLaterLink);
+if (canShareSheet()) byId('later-copy').textContent = 'Share'; // a phone's share sheet, as in the meeting
 lobby.joinForm.addEventListener('submit', joinMeeting);
 lobby.joinRoom.addEventListener('input', () => showError(null));
 document.addEventListener('visibilitychange', scheduleRefresh);

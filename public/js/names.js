@@ -94,7 +94,7 @@ export function withRecent(list, entry, max = RECENT_MAX) {
   return [entry, ...list.filter((e) => e.room !== entry.room)].slice(0, max);
 }
 
-/** The meetings joined on this browser lately, newest first. Kept here only, never sent. */
+/** Meetings joined or made on this browser lately, newest first. Kept here only, never sent. */
 export function recentMeetings() {
   try {
     const list = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]');
@@ -106,7 +106,7 @@ export function recentMeetings() {
   }
 }
 
-/** Notes that this browser joined `room` (with `?public=1` or not) just now. */
+/** Notes `room` (with `?public=1` or not) as joined or made here just now. */
 export function rememberMeeting(room, isPublic, at = Date.now()) {
   const list = withRecent(recentMeetings(), { room, public: Boolean(isPublic), at });
   try { localStorage.setItem(RECENT_KEY, JSON.stringify(list)); } catch { /* private mode */ }

@@ -64,6 +64,42 @@ describe('the lobby', { timeout: 180_000 }, () => {
     await lea.page.waitForURL(`**/r/${code}`, { timeout: 10_000 });
   });
 
+  it('creates a meeting for later: a link to pass on now, kept in the recent list', { timeout: TEST_TIMEOUT }, async () => {
+    const kim = await newPerson(browser, server.url);
+    people.push(kim);
+    await kim.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await kim.page.goto('/');
+    await kim.page.getByTestId('meeting-later').click();
+    const link = kim.page.getByTestId('later-link');
+    await link.waitFor({ state: 'visible', timeout: 10_000 });
+    const first = await link.textContent();
+    const code = first.match(/^http:\/\/127\.0\.0\.1:\d+\/r\/([a-z]{3}-[a-z]{4}-[a-z]{3})$/)?.[1];
+    assert.ok(first.startsWith(`${server.url}/r/`) && code, `not a meeting link: ${first}`);
+    assert.equal(kim.page.url(), `${server.url}/`, 'the page left the lobby');
+    await kim.page.getByTestId('later-copy').click();
+    await kim.page.waitForFunction(() => document.querySelector('[data-testid="later-status"]').textContent === 'Invite link copied', null, { timeout: 5000 });
+    assert.equal(await kim.page.evaluate(() => navigator.clipboard.readText()), first);
+    // Another one is another meeting.
+    await kim.page.getByTestId('meeting-later').click();
+    await kim.page.waitForFunction((old) => document.querySelector('[data-testid="later-link"]').textContent !== old, first, { timeout: 10_000 });
+    assert.equal(await kim.page.getByTestId('later-status').textContent(), '', 'the first link\'s "copied" stayed');
+    // With the server failing, it says so and the button works again.
+    await kim.page.route('**/api/rooms', (route) => (route.request().method() === 'POST' ? route.fulfill({ status: 503 }) : route.continue()));
+    await kim.page.getByTestId('meeting-later').click();
+    await kim.page.getByTestId('lobby-error').waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await kim.page.getByTestId('lobby-error').textContent(), /Could not create a meeting: the server answered 503/);
+    assert.equal(await kim.page.getByTestId('meeting-later').isEnabled(), true);
+    await kim.page.unroute('**/api/rooms');
+    // Both wait in the recent list, newest first, and the link leads to the meeting's pre-join screen.
+    await kim.page.reload();
+    const recent = await kim.page.getByTestId('recent-meetings').locator('.room-name').allTextContents();
+    assert.equal(recent.length, 2);
+    assert.equal(recent[1], code);
+    await kim.page.goto(first);
+    await kim.page.getByTestId('prejoin-name').waitFor({ timeout: 10_000 });
+    assert.equal(await kim.page.locator('#prejoin-room').textContent(), `Meeting: ${code}`);
+  });
+
   it('a name of 32 emoji fits the name boxes and is joined with whole; 33 are refused', { timeout: TEST_TIMEOUT }, async () => {
     // 32 characters (the contract's limit) but 64 UTF-16 units.
     const foxes = '🦊'.repeat(32);
