@@ -117,7 +117,7 @@ export async function startMeeting({ room, name, isPublic, audio, video, micOn, 
   const selfTile = createTile({ id: 'self', name, self: true, onPin: () => togglePin('self') });
   ui.grid.replaceChildren(selfTile.root);
 
-  // Chat previews on screen, taken back when the chat opens: they would cover it.
+  // Chat previews on screen, taken back when the chat opens over them.
   let previews = [];
   const chat = createChat({
     log: byId('chat-log'),

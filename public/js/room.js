@@ -13,11 +13,12 @@ const params = new URLSearchParams(window.location.search);
 const room = roomFromPath();
 const isPublic = params.get('public') === '1';
 
-function showEnded(title, text) {
+function showEnded(title, text, again = 'Rejoin') {
   byId('ended-title').textContent = title;
   byId('ended-text').textContent = text ?? '';
   const rejoin = byId('rejoin');
   rejoin.href = room && isValidRoomName(room) ? roomPath(room, isPublic) : '/';
+  rejoin.textContent = again;
   show(rejoin, Boolean(room && isValidRoomName(room)));
   show(byId('ended'), true);
 }
@@ -37,9 +38,9 @@ async function enterMeeting(choice) {
       } else if (reason === 'full') {
         // The limit is the server's (MAX_PEERS), told with `room_full`.
         const size = Number.isInteger(maxPeers) ? `${maxPeers} people, as many as it holds` : 'as many people as it holds';
-        showEnded('This meeting is full', `It already has ${size}. Try again later.`);
+        showEnded('This meeting is full', `It already has ${size}.`, 'Try again');
       } else {
-        showEnded('You left the meeting', '');
+        showEnded('You left the meeting');
       }
     },
   });

@@ -34,6 +34,8 @@ describe('a full meeting', { timeout: 120_000 }, () => {
     await cat.page.getByText('This meeting is full').waitFor({ timeout: 15_000 });
     // The room's own limit (MAX_PEERS=2 here), not a number written into the page.
     await cat.page.getByText('It already has 2 people, as many as it holds.').waitFor({ timeout: 5_000 });
+    // Cat never got in: the way back in is to try again, not to "rejoin".
+    assert.equal(await cat.page.getByRole('link', { name: 'Try again' }).getAttribute('href'), '/r/pair');
     await cat.page.waitForTimeout(2000);
     assert.equal(sockets, 1);
     assert.equal(await cat.page.locator('[data-testid="tile"]').count(), 0);

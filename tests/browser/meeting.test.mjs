@@ -532,6 +532,7 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.equal(await openAudioContexts(ann.page), 1);
     assert.equal(await bob.page.locator('[data-testid="tile"]').count(), 0);
     await bob.page.getByText('You left the meeting').waitFor({ timeout: 5000 });
+    assert.equal(await bob.page.getByRole('link', { name: 'Rejoin' }).getAttribute('href'), '/r/duo');
   });
 
   it('someone without camera or microphone joins, listens and is seen as off', { timeout: TEST_TIMEOUT }, async () => {
