@@ -311,6 +311,15 @@ describe('the lobby', { timeout: 180_000 }, () => {
     await mo.page.getByTestId('join-room').fill(`${server.url}/r/abc-defg-hij`);
     await mo.page.getByTestId('join').click();
     await mo.page.waitForURL(/\/r\/abc-defg-hij$/, { timeout: 10_000 });
+    // A code typed back loosely (a phone's capital first letter, spaces for
+    // dashes) is still that meeting's code; a room name keeps its case.
+    for (const [typed, path] of [['Abc-Defg-Hij', '/r/abc-defg-hij'], [' xyz wxyz  abc ', '/r/xyz-wxyz-abc'], ['Standup', '/r/Standup']]) {
+      await mo.page.goto('/');
+      assert.equal(await mo.page.getByTestId('join-room').getAttribute('autocapitalize'), 'none');
+      await mo.page.getByTestId('join-room').fill(typed);
+      await mo.page.getByTestId('join').click();
+      await mo.page.waitForURL((url) => url.pathname === path, { timeout: 10_000 });
+    }
   });
 
   it('runs under a strict Content-Security-Policy without a violation', { timeout: TEST_TIMEOUT }, async () => {
