@@ -2,23 +2,11 @@
 // recent one, see public rooms.
 
 import { el, byId, show } from './dom.js';
-import { parseRoomInput, roomPath, nameProblem, loadName, saveName, recentMeetings, rememberMeeting } from './names.js';
+import { roomPath, nameProblem, loadName, saveName, recentMeetings, rememberMeeting } from './names.js';
+import { parseRoomInput } from './join.js';
 import { canShareSheet, inviteLink, shareInvite } from './invite.js';
 
 const REFRESH_MS = 5000;
-
-/**
- * A meeting code as people type it back: in any case, with spaces for the
- * dashes ("Abc defg hij"). Codes are lower case and room names
- * case-sensitive, so a phone's capital first letter would open another room.
- */
-const TYPED_CODE = /^([a-z]{3})[\s-]+([a-z]{4})[\s-]+([a-z]{3})$/i;
-
-/** `text` as a meeting code when it is one typed loosely, else as it is. */
-function asCode(text) {
-  const match = text.trim().match(TYPED_CODE);
-  return match ? `${match[1]}-${match[2]}-${match[3]}`.toLowerCase() : text;
-}
 
 const lobby = {
   name: byId('name'),
@@ -107,7 +95,7 @@ function copyLaterLink() {
 
 function joinMeeting(event) {
   event.preventDefault();
-  const parsed = parseRoomInput(asCode(lobby.joinRoom.value));
+  const parsed = parseRoomInput(lobby.joinRoom.value);
   if (parsed.error) {
     showError(parsed.error);
     lobby.joinRoom.focus();

@@ -24,24 +24,6 @@ export function meetingTitle(room, unread = 0) {
   return `${unread > 0 ? `(${count}) ` : ''}${room} · Noom`;
 }
 
-/**
- * Reads what someone typed in "Join": a code, a room name or a whole invite link.
- * @returns {{room: string}|{error: string}}
- */
-export function parseRoomInput(input) {
-  let text = String(input ?? '').trim();
-  if (!text) return { error: 'Type a meeting code or room name.' };
-  const fromLink = text.match(/\/r\/([^/?#\s]+)/);
-  if (fromLink) {
-    try { text = decodeURIComponent(fromLink[1]); } catch { text = fromLink[1]; }
-  }
-  if (text.length > 64) return { error: 'Room names are at most 64 characters.' };
-  if (!isValidRoomName(text)) {
-    return { error: 'Room names use only letters, digits, "-" and "_" (no spaces).' };
-  }
-  return { room: text };
-}
-
 /** The room in a meeting page's path `/r/<room>`, or null. */
 export function roomFromPath(pathname = window.location.pathname) {
   const match = pathname.match(/^\/r\/([^/]+)\/?$/);

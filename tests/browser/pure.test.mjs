@@ -9,8 +9,9 @@ import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  parseRoomInput, nameProblem, roomFromPath, roomPath, isValidRoomName, meetingTitle, presenceText, withRecent,
+  nameProblem, roomFromPath, roomPath, isValidRoomName, meetingTitle, presenceText, withRecent,
 } from '../../public/js/names.js';
+import { parseRoomInput } from '../../public/js/join.js';
 import { isPushToTalk, shortcutFor } from '../../public/js/shortcuts.js';
 import { inviteLink } from '../../public/js/invite.js';
 import { talkDetector } from '../../public/js/media.js';
@@ -26,6 +27,15 @@ describe('room names', () => {
     assert.deepEqual(parseRoomInput('abc-defg-hij'), { room: 'abc-defg-hij' });
     assert.deepEqual(parseRoomInput('  Team_Room-1 '), { room: 'Team_Room-1' });
     assert.deepEqual(parseRoomInput('https://noom.example/r/abc-defg-hij?x=1'), { room: 'abc-defg-hij' });
+  });
+
+  it('read a code typed back loosely as that code, and keep a name\'s or a link\'s case', () => {
+    assert.deepEqual(parseRoomInput('Abc-Defg-Hij'), { room: 'abc-defg-hij' });
+    assert.deepEqual(parseRoomInput(' xyz wxyz  abc '), { room: 'xyz-wxyz-abc' });
+    assert.deepEqual(parseRoomInput('ABC - DEFG - HIJ'), { room: 'abc-defg-hij' });
+    assert.deepEqual(parseRoomInput('Standup'), { room: 'Standup' });
+    assert.deepEqual(parseRoomInput('Abcd-Defg-Hij'), { room: 'Abcd-Defg-Hij' });
+    assert.deepEqual(parseRoomInput('https://noom.example/r/Abc-Defg-Hij'), { room: 'Abc-Defg-Hij' });
   });
 
   it('explains what is wrong with bad input', () => {
