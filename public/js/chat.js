@@ -60,7 +60,8 @@ function formatTime(ts) {
  * while the panel was closed; `onUnread(count)`.
  */
 export function createChat({ log, form, input, badge, isVisible, send, onUnseen, onUnread = () => {} }) {
-  const chat = { unread: 0, selfId: null };
+  // `mine`: your ids, one per (re)connect: what you said stays yours.
+  const chat = { unread: 0, mine: new Set() };
 
   function setUnread(count) {
     if (count === chat.unread) return;
@@ -71,7 +72,7 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen,
   }
 
   function entryNode({ from, name, text, ts }) {
-    const mine = from === chat.selfId;
+    const mine = chat.mine.has(from);
     const time = formatTime(ts);
     return el('li', { class: mine ? 'chat-entry mine' : 'chat-entry', dataset: { from: String(from ?? '') } },
       el('div', { class: 'chat-meta' },
@@ -85,7 +86,7 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen,
   function append(entry) {
     const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 60;
     log.append(entryNode(entry));
-    if (nearBottom || entry.from === chat.selfId) log.scrollTop = log.scrollHeight;
+    if (nearBottom || chat.mine.has(entry.from)) log.scrollTop = log.scrollHeight;
   }
 
   form.addEventListener('submit', (event) => {
@@ -123,7 +124,7 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen,
   return {
     /** Replaces the log with `history` (a fresh `welcome`, after a reconnect too). */
     setHistory(history, selfId) {
-      chat.selfId = selfId;
+      chat.mine.add(selfId);
       log.replaceChildren();
       for (const entry of Array.isArray(history) ? history : []) append(entry);
       log.scrollTop = log.scrollHeight;
@@ -131,7 +132,7 @@ export function createChat({ log, form, input, badge, isVisible, send, onUnseen,
     /** Adds one incoming `chat` frame. */
     add(entry) {
       append(entry);
-      if (!isVisible() && entry.from !== chat.selfId) {
+      if (!isVisible() && !chat.mine.has(entry.from)) {
         setUnread(chat.unread + 1);
         onUnseen({ name: String(entry.name ?? ''), text: String(entry.text ?? '') });
       }

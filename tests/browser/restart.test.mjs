@@ -1,7 +1,8 @@
 // The server restarts during a meeting (as on a deploy, or `wrangler dev`
 // stopped and started): both browsers reconnect within 5 seconds of it coming
 // back, the call goes on on the peer connections it had (media never needed
-// the server), and the chat history is intact. The pages talk to
+// the server), and the chat history is intact, your own lines still
+// shown as yours under your new id. The pages talk to
 // a fixed-address relay in front of the server, so their origin stays the same
 // while the server behind it comes back on another port.
 import { describe, it, before, after } from 'node:test';
@@ -64,5 +65,11 @@ describe('a server restart during a meeting', { timeout: 240_000 }, () => {
     await waitChat(bob.page, 'said before the restart');
     const count = await bob.page.getByTestId('chat-log').textContent();
     assert.equal(count.split('said before the restart').length - 1, 1, 'the message is shown once, not repeated');
+    // Ann came back under a new id, and what she said before is still hers.
+    const said = (page) => page.locator('.chat-entry', { hasText: 'said before the restart' });
+    assert.equal(await said(ann.page).locator('.chat-name').textContent(), 'Ann (you)');
+    assert.match(await said(ann.page).getAttribute('class'), /\bmine\b/);
+    assert.equal(await said(bob.page).locator('.chat-name').textContent(), 'Ann');
+    assert.doesNotMatch(await said(bob.page).getAttribute('class'), /\bmine\b/);
   });
 });
