@@ -173,3 +173,14 @@ lobby.joinForm.addEventListener('submit', joinMeeting);
 lobby.joinRoom.addEventListener('input', () => showError(null));
 document.addEventListener('visibilitychange', scheduleRefresh);
 scheduleRefresh();
+
+// Back from a meeting, the browser may show this page as it was left (the
+// back/forward cache, in every browser now): "New meeting", disabled as the
+// page left, works again, and the name and the lists catch up with the meeting.
+window.addEventListener('pageshow', (event) => {
+  if (!event.persisted) return;
+  lobby.newMeeting.disabled = false;
+  lobby.name.value = loadName() || lobby.name.value;
+  renderRecent();
+  scheduleRefresh();
+});

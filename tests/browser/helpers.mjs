@@ -37,11 +37,13 @@ const CHROMIUM_ARGS = [
  * The microphones beep twice a second, unless `talking`: then they play
  * `talkingSound()` over and over.
  */
-export function launchBrowser({ cameras = 1, talking = false } = {}) {
+export function launchBrowser({ cameras = 1, talking = false, backForwardCache = false } = {}) {
   const args = cameras === 1 ? [...CHROMIUM_ARGS] : CHROMIUM_ARGS.map((arg) => (arg === '--use-fake-device-for-media-stream'
     ? `${arg}=device-count=${cameras}` : arg));
   if (talking) args.push(`--use-file-for-fake-audio-capture=${talkingSound()}`);
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args, timeout: 30_000 });
+  // Playwright turns the back/forward cache off; `backForwardCache` keeps it, as browsers have it.
+  const ignoreDefaultArgs = backForwardCache ? ['--disable-back-forward-cache'] : [];
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args, ignoreDefaultArgs, timeout: 30_000 });
 }
 
 /**

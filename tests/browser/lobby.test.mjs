@@ -64,6 +64,33 @@ describe('the lobby', { timeout: 180_000 }, () => {
     await lea.page.waitForURL(`**/r/${code}`, { timeout: 10_000 });
   });
 
+  it('back from a meeting, the lobby it was left from works again and lists that meeting', { timeout: TEST_TIMEOUT }, async () => {
+    // As browsers ship: Back shows the lobby as it was left, from memory.
+    const cached = await launchBrowser({ backForwardCache: true });
+    try {
+      const { page } = await newPerson(cached, server.url);
+      await page.goto('/');
+      await page.evaluate(() => { window.leftHere = true; });
+      await page.getByTestId('lobby-name').fill('Ned');
+      await page.getByTestId('new-meeting').click();
+      await page.waitForURL(/\/r\/[a-z-]{12}$/, { timeout: 10_000 });
+      const code = new URL(page.url()).pathname.split('/').pop();
+      await page.getByTestId('prejoin-name').fill('Ned Stark');
+      await page.getByRole('button', { name: 'Join now' }).click();
+      await waitJoined(page);
+      await page.goBack({ waitUntil: 'commit' }); // a page from the cache fires no `load`
+      await page.waitForFunction(() => document.readyState === 'complete', null, { timeout: 10_000 });
+      assert.equal(await page.evaluate(() => window.leftHere), true, 'the lobby came from the back/forward cache');
+      await page.waitForFunction(() => !document.querySelector('[data-testid="new-meeting"]').disabled, null, { timeout: 5000 });
+      assert.equal(await page.getByTestId('lobby-name').inputValue(), 'Ned Stark');
+      assert.deepEqual(await page.getByTestId('recent-meetings').locator('.room-name').allTextContents(), [code]);
+      await page.getByTestId('new-meeting').click();
+      await page.waitForURL((url) => /^\/r\/[a-z-]{12}$/.test(url.pathname) && !url.pathname.endsWith(code), { timeout: 10_000 });
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('creates a meeting for later: a link to pass on now, kept in the recent list', { timeout: TEST_TIMEOUT }, async () => {
     const kim = await newPerson(browser, server.url);
     people.push(kim);
