@@ -1,6 +1,6 @@
 // The lobby at `/`: new meeting, join by code or name (with a clear error for
 // bad input), the remembered name, and the public room list with live counts.
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import { launchBrowser, newPerson, joinRoom, waitJoined, screenshot, closeAll, listenForTones } from './helpers.mjs';
@@ -23,6 +23,13 @@ describe('the lobby', { timeout: 180_000 }, () => {
   before(async () => {
     server = await startServer();
     browser = await launchBrowser();
+  });
+
+  // Each test's people leave with it: pages left open with their cameras
+  // running slowed the later tests on a 2-core machine (a lobby once took
+  // over 15 s to load in CI).
+  afterEach(async () => {
+    await closeAll(...people.splice(0));
   });
 
   after(async () => {
