@@ -58,19 +58,31 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.equal(await ann.page.locator('[data-testid="tile"][data-self]').getAttribute('data-peer-id'), annId);
     // Two people: the one outgoing copy of the camera goes at full size.
     assert.deepEqual(await videoLimits(ann.page), [{ maxBitrate: 1_200_000, maxFramerate: 30, scaleResolutionDownBy: 1 }]);
-    // Bob fills Ann's view, a camera's shape; she is a small picture in its bottom right corner.
-    const boxes = await ann.page.evaluate(() => {
-      const box = (node) => { const { x, y, width, height } = node.getBoundingClientRect(); return { x, y, width, height }; };
-      return { layout: document.getElementById('grid').dataset.layout, grid: box(document.getElementById('grid')),
-        self: box(document.querySelector('[data-testid="tile"][data-self]')), bob: box(document.querySelector('[data-testid="tile"]:not([data-self])')) };
-    });
-    assert.equal(boxes.layout, 'duo');
-    const { grid, self, bob: bobBox } = boxes;
-    assert.ok(bobBox.width / bobBox.height <= 16 / 9 + 0.02 && bobBox.width / bobBox.height >= 4 / 3 - 0.02, `Bob's tile ${JSON.stringify(bobBox)}`);
-    assert.ok(bobBox.width >= grid.width - 2 || bobBox.height >= grid.height - 2, `Bob's tile does not fill the view: ${JSON.stringify(boxes)}`);
-    assert.ok(self.width * self.height < bobBox.width * bobBox.height / 8, `Ann's own picture is not small: ${JSON.stringify(boxes)}`);
-    assert.ok(grid.x + grid.width - (self.x + self.width) < 16 && grid.y + grid.height - (self.y + self.height) < 16,
-      `Ann's own picture is not in the corner: ${JSON.stringify(boxes)}`);
+    // Bob fills Ann's view, a camera's shape; she is a small picture in its bottom right corner,
+    // also in a window wider than his picture (the corner of his picture, not of the window)
+    // and on a phone (the chat closed there), her name in full on it.
+    await ann.page.getByTestId('chat').click();
+    for (const viewport of [{ width: 390, height: 844 }, { width: 1600, height: 600 }, { width: 1280, height: 720 }]) {
+      if (viewport.width === 1600) await ann.page.getByTestId('chat').click();
+      await ann.page.setViewportSize(viewport);
+      await ann.page.waitForTimeout(300); // the gallery refits on its ResizeObserver
+      const boxes = await ann.page.evaluate(() => {
+        const box = (node) => { const { x, y, width, height } = node.getBoundingClientRect(); return { x, y, width, height }; };
+        return { layout: document.getElementById('grid').dataset.layout, grid: box(document.getElementById('grid')),
+          self: box(document.querySelector('[data-testid="tile"][data-self]')), bob: box(document.querySelector('[data-testid="tile"]:not([data-self])')),
+          name: ((span) => [span.textContent, span.clientWidth > 0 && span.scrollWidth <= span.clientWidth])(document.querySelector('[data-self] .tile-name span')) };
+      });
+      assert.equal(boxes.layout, 'duo');
+      assert.deepEqual(boxes.name, ['Ann', true], `Ann's name is cut on her picture: ${JSON.stringify(boxes)}`);
+      const { grid, self, bob: bobBox } = boxes;
+      const shape = viewport.width > viewport.height ? [4 / 3, 16 / 9] : [3 / 4, 3 / 4]; // a phone held upright: portrait
+      assert.ok(bobBox.width / bobBox.height <= shape[1] + 0.02 && bobBox.width / bobBox.height >= shape[0] - 0.02, `Bob's tile ${JSON.stringify(bobBox)}`);
+      assert.ok(bobBox.width >= grid.width - 2 || bobBox.height >= grid.height - 2, `Bob's tile does not fill the view: ${JSON.stringify(boxes)}`);
+      assert.ok(self.width * self.height < bobBox.width * bobBox.height / 8, `Ann's own picture is not small: ${JSON.stringify(boxes)}`);
+      const [right, bottom] = [bobBox.x + bobBox.width - (self.x + self.width), bobBox.y + bobBox.height - (self.y + self.height)];
+      assert.ok(right >= 0 && right < 16 && bottom >= 0 && bottom < 16 && self.x > bobBox.x && self.y > bobBox.y,
+        `Ann's own picture is not in the corner of Bob's: ${JSON.stringify(boxes)}`);
+    }
     assert.equal(await ann.page.locator('[data-testid="tile"][data-self]').getByTestId('pin').isVisible(), false, 'a pin on the small picture');
   });
 
