@@ -194,6 +194,15 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [annId] });
     await pin(ann.page, catId).click();
     assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [catId] });
+    // On a phone the strip's tiles are small: each name there is still whole beside its pin.
+    const panel = await ann.page.evaluate(() => document.getElementById('side').dataset.panel);
+    if (panel !== 'none') await ann.page.getByTestId(panel).click();
+    await ann.page.setViewportSize({ width: 390, height: 844 });
+    await ann.page.waitForTimeout(300);
+    assert.deepEqual(await ann.page.evaluate(() => [...document.querySelectorAll('[data-testid="tile"][data-featured="false"] .tile-name span')]
+      .map((span) => [span.textContent, span.clientWidth > 0 && span.scrollWidth <= span.clientWidth]).sort()), [['Ann', true], ['Bob', true]]);
+    await ann.page.setViewportSize({ width: 1280, height: 720 });
+    if (panel !== 'none') await ann.page.getByTestId(panel).click();
     await cat.page.getByTestId('leave').click();
     await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]').length === 2, null, { timeout: 10_000 });
     assert.deepEqual(await layout(ann.page), { layout: 'duo', featured: [] });
