@@ -134,7 +134,7 @@ describe('the lobby', { timeout: 180_000 }, () => {
     assert.equal(await kim.page.locator('#prejoin-room').textContent(), `Meeting: ${code}`);
   });
 
-  it('a name of 32 emoji fits the name boxes and is joined with whole; 33 are refused', { timeout: TEST_TIMEOUT }, async () => {
+  it('a name of 32 emoji fits the name boxes and is joined with whole; 33 are refused; a long name wraps in the chat', { timeout: TEST_TIMEOUT }, async () => {
     // 32 characters (the contract's limit) but 64 UTF-16 units.
     const foxes = '🦊'.repeat(32);
     const fox = await newPerson(browser, server.url);
@@ -174,6 +174,21 @@ describe('the lobby', { timeout: 180_000 }, () => {
       assert.ok(seen.clipped, `${selector}: the name is not long enough to be cut here: ${JSON.stringify(seen)}`);
       assert.ok(seen.you <= seen.box + 0.5, `${selector}: "(you)" is cut off: ${JSON.stringify(seen)}`);
     }
+
+    // In the chat a long name wraps, even one with no place to break (emoji have one between
+    // each): nothing runs off the panel, and the time beside it stays in view.
+    await fox.page.setViewportSize({ width: 1280, height: 720 });
+    await fox.page.getByTestId('chat').click();
+    const wes = await joinRoom(browser, server.url, new URL(fox.page.url()).pathname.split('/').pop(), 'W'.repeat(32));
+    people.push(wes);
+    await wes.page.getByTestId('chat-input').fill('hello');
+    await wes.page.getByTestId('chat-input').press('Enter');
+    await fox.page.locator('.chat-entry', { hasText: 'hello' }).waitFor({ timeout: 5000 });
+    assert.deepEqual(await fox.page.evaluate(() => {
+      const log = document.getElementById('chat-log');
+      const [time, box] = [log.querySelector('.chat-time').getBoundingClientRect(), log.getBoundingClientRect()];
+      return { overflow: log.scrollWidth - log.clientWidth, timeInView: time.width > 0 && time.right <= box.right + 0.5 };
+    }), { overflow: 0, timeInView: true });
   });
 
   it('a microphone picked before joining is the one the next visit starts with', { timeout: TEST_TIMEOUT }, async () => {
@@ -330,6 +345,22 @@ describe('the lobby', { timeout: 180_000 }, () => {
     }), [true, true, 'live', 'live', opened]);
     await plugIn('videoinput', 'USB Camera');
     await listed('#call-camera', 'USB Camera');
+  });
+
+  it('the pre-join screen fits a small window: nothing covers the name box, a long name or room name wraps', { timeout: TEST_TIMEOUT }, async () => {
+    const room = 'R'.repeat(64); // the longest room name, and a name with no place to break, already there
+    people.push(await joinRoom(browser, server.url, room, 'W'.repeat(32)));
+    for (const viewport of [{ width: 800, height: 420 }, { width: 390, height: 560 }]) { // phones on their side and upright
+      const pat = await newPerson(browser, server.url, { viewport });
+      people.push(pat);
+      await pat.page.goto(`/r/${room}`);
+      await pat.page.getByTestId('prejoin-who').waitFor({ state: 'visible', timeout: 10_000 });
+      assert.deepEqual(await pat.page.evaluate(() => {
+        const prejoin = document.getElementById('prejoin');
+        const [section, preview, form] = [prejoin, document.querySelector('.preview'), document.getElementById('prejoin-form')].map((n) => n.getBoundingClientRect());
+        return { previewInView: preview.height > 100 && preview.top >= section.top, formBelowIt: form.top >= preview.bottom, sideways: prejoin.scrollWidth - prejoin.clientWidth };
+      }), { previewInView: true, formBelowIt: true, sideways: 0 }, `at ${viewport.width}x${viewport.height}`);
+    }
   });
 
   it('explains a bad room name before leaving the page', { timeout: TEST_TIMEOUT }, async () => {
