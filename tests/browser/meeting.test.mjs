@@ -334,6 +334,21 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       await closeAll(cat);
     }
     await ann.page.waitForFunction(() => document.querySelectorAll('[data-testid="tile"]:not([data-self])').length === 1, null, { timeout: 15_000 });
+
+    // In a short window (a phone on its side) the panel scrolls in its place: no
+    // control is covered, and its last line can be scrolled to.
+    await ann.page.setViewportSize({ width: 800, height: 380 });
+    await ann.page.waitForTimeout(300);
+    assert.deepEqual(await ann.page.evaluate(() => ['mute', 'leave', 'devices', 'chat'].filter((id) => {
+      const button = document.querySelector(`[data-testid="${id}"]`);
+      const { x, y, width, height } = button.getBoundingClientRect();
+      return !button.contains(document.elementFromPoint(x + width / 2, y + height / 2));
+    })), [], 'controls covered by the panel');
+    const lastLine = ann.page.locator('#devices-panel > :last-child');
+    await lastLine.scrollIntoViewIfNeeded();
+    assert.ok(await lastLine.evaluate((node) => node.getBoundingClientRect().bottom <= document.getElementById('side').getBoundingClientRect().bottom + 0.5),
+      'the panel\'s last line cannot be scrolled into its place');
+    await ann.page.setViewportSize({ width: 1280, height: 720 });
     await ann.page.getByTestId('devices').click();
   });
 
