@@ -118,8 +118,8 @@ function toggleFullscreen(element) {
 
 /**
  * Lays out the grid: every tile the same size, or `featured` (a tile's root)
- * large on the stage with the others in a strip beside it. The CSS reads
- * `data-count`, `data-layout` and each tile's `data-featured`.
+ * large on the stage with the others in a strip beside it or below. The CSS
+ * reads `data-layout`, `data-strip`, `--strip` and each tile's `data-featured`.
  * @param {HTMLElement} grid
  * @param {HTMLElement|null} featured
  */
@@ -129,7 +129,7 @@ export function layoutGrid(grid, featured = null) {
   const stage = tiles.length > 1 && tiles.includes(featured);
   // Two people: the other one fills the view, you are a small picture in its corner.
   const duo = !stage && tiles.length === 2 && tiles.some((tile) => tile.hasAttribute('data-self'));
-  grid.dataset.count = String(Math.min(tiles.length, 8));
+  grid.style.setProperty('--strip', Math.max(3, tiles.length - 1));
   grid.dataset.layout = stage ? 'stage' : duo ? 'duo' : 'grid';
   for (const tile of tiles) tile.dataset.featured = String(stage && tile === featured);
   fitGallery(grid);
@@ -144,14 +144,17 @@ const fitted = new WeakSet();
 /** Sizes the gallery's tiles (`galleryFit`); the padding keeps each row to that many. */
 function fitGallery(grid) {
   const { layout } = grid.dataset;
+  const { clientWidth: w, clientHeight: h } = grid;
+  // The strip beside (15rem, a gap) or below (22%): whichever leaves the stage wider.
+  grid.dataset.strip = Math.min(w - 248, h * 1.78) > Math.min(w, h * 1.39) ? '' : 'below';
   if (layout === 'stage') return;
   const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
   const count = layout === 'duo' ? 1 : grid.querySelectorAll('[data-testid="tile"]').length;
-  const { columns, width, height } = galleryFit(count, grid.clientWidth, grid.clientHeight, gap);
+  const { columns, width, height } = galleryFit(count, w, h, gap);
   const row = columns * width + (columns - 1) * gap;
   grid.style.setProperty('--tile-w', `${width}px`);
   grid.style.setProperty('--tile-h', `${height}px`);
-  grid.style.setProperty('--gallery-pad', `${Math.max(0, Math.floor((grid.clientWidth - row) / 2))}px`);
+  grid.style.setProperty('--gallery-pad', `${Math.max(0, Math.floor((w - row) / 2))}px`);
 }
 
 /** The people panel: one row per participant with their state. */

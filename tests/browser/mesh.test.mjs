@@ -169,6 +169,27 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
     assert.deepEqual(await layout(ann.page), { layout: 'stage', featured: [bobId] });
     assert.match(await ann.page.locator('#toasts').textContent(), /Bob is presenting/);
     assert.ok(await area(ann.page, bobId) > 4 * await area(ann.page, catId), 'the shared screen is not on a large stage');
+    // The strip goes where it leaves the stage wider: below it with the chat open beside
+    // the videos (a strip beside would leave the screen 644 of 892 px), beside it without.
+    const opened = await ann.page.evaluate(() => document.getElementById('side').dataset.panel);
+    const setPanel = async (panel) => {
+      const now = await ann.page.evaluate(() => document.getElementById('side').dataset.panel);
+      if (now !== panel) await ann.page.getByTestId(panel === 'none' ? now : panel).click();
+      await ann.page.waitForTimeout(300);
+    };
+    const strip = () => ann.page.evaluate((id) => {
+      const box = (node) => node.getBoundingClientRect();
+      const grid = box(document.getElementById('grid'));
+      const stage = box(document.querySelector(`[data-testid="tile"][data-peer-id="${id}"]`));
+      const others = [...document.querySelectorAll('[data-testid="tile"]:not([data-featured="true"])')].map(box);
+      const where = others.every((o) => o.top >= stage.bottom) ? 'below' : others.every((o) => o.left >= stage.right) ? 'beside' : 'overlapping';
+      return { where, widerThanBeside: stage.width > grid.width - 248 };
+    }, bobId);
+    await setPanel('chat');
+    assert.deepEqual(await strip(), { where: 'below', widerThanBeside: true });
+    await setPanel('none');
+    assert.deepEqual(await strip(), { where: 'beside', widerThanBeside: false });
+    await setPanel(opened);
     // Bob already sees his own screen: his page keeps equal tiles.
     await waitTileAttr(cat.page, bobId, 'data-featured', 'true');
     assert.deepEqual(await layout(bob.page), { layout: 'grid', featured: [] });
