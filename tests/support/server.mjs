@@ -39,6 +39,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @returns {Promise<{url:string, wsUrl:string, port:number, persistTo:string, logs:()=>string, stop:()=>Promise<void>}>}
  */
 export async function startServer(opts = {}) {
+  // A port free a moment ago can be taken before wrangler binds it (workerd
+  // itself listens on ports the system picks): then start again on new ones.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startServerOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startServerOnce(opts) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const ownState = !opts.persistTo;
@@ -75,7 +87,10 @@ export async function startServer(opts = {}) {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   for (;;) {
-    if (exited) throw new Error(`wrangler dev exited early:\n${output}`);
+    if (exited) {
+      if (ownState) rmSync(persistTo, { recursive: true, force: true });
+      throw new Error(`wrangler dev exited early:\n${output}`);
+    }
     try {
       const res = await fetch(url + healthPath, { signal: AbortSignal.timeout(2000) });
       if (res.ok) break;
