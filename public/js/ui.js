@@ -145,9 +145,11 @@ const fitted = new WeakSet();
 function fitGallery(grid) {
   const { layout } = grid.dataset;
   const { clientWidth: w, clientHeight: h } = grid;
-  // The strip beside (15rem, a gap) or below (22%): whichever leaves the stage wider.
-  grid.dataset.strip = Math.min(w - 248, h * 1.78) > Math.min(w, h * 1.39) ? '' : 'below';
-  if (layout === 'stage') return;
+  if (layout === 'stage') {
+    // The stage's strip beside (15rem, a gap) or below (22%): whichever leaves it wider.
+    grid.dataset.strip = Math.min(w - 248, h * 1.78) > Math.min(w, h * 1.39) ? '' : 'below';
+    return;
+  }
   const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
   const count = layout === 'duo' ? 1 : grid.querySelectorAll('[data-testid="tile"]').length;
   const { columns, width, height } = galleryFit(count, w, h, gap);
