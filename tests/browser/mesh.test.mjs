@@ -275,6 +275,16 @@ describe('a meeting of four', { timeout: 180_000 }, () => {
       for (const testId of ['mute', 'leave', 'chat', 'pin']) {
         assert.ok(await uncovered(testId), `${testId} is covered by the invite offer`);
       }
+      // Nor your name on your tile: the offer has a row of its own under it.
+      const nameUncovered = await phone.page.evaluate(() => {
+        const box = document.querySelector('[data-self] .tile-label').getBoundingClientRect();
+        return [[0.1, 0.5], [0.5, 0.5], [0.9, 0.5]].every(([fx, fy]) =>
+          document.elementFromPoint(box.x + box.width * fx, box.y + box.height * fy)?.closest('.tile-label') !== null);
+      });
+      assert.ok(nameUncovered, 'the invite offer covers your name');
+      const offerBox = await phone.page.getByTestId('alone').boundingBox();
+      const selfBox = await phone.page.locator('[data-self]').boundingBox();
+      assert.ok(offerBox.y >= selfBox.y + selfBox.height, `the invite offer is over your tile: ${JSON.stringify({ offerBox, selfBox })}`);
 
       // The chat open on a phone covers the videos, never the controls (two rows of them here).
       await phone.page.getByTestId('chat').tap();
