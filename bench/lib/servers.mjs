@@ -1,11 +1,11 @@
 // The four servers of the benchmark, each under its own `wrangler dev` with
 // its own --port, --inspector-port and --persist-to, and a way to read the CPU
 // time its workerd processes have used.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../tests/support/server.mjs';
+import { freePort, runWrangler } from '../../tests/support/server.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RUN_DIR = path.join(ROOT, 'bench', '.run');
@@ -83,8 +83,6 @@ export function serverSpecs(keys) {
 
 export { freePort };
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /** The wrangler command line for a server (also printed in BENCHMARKS.md). */
 export function wranglerArgs({ config, port, inspectorPort, persistTo }) {
   return ['dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port),
@@ -94,38 +92,17 @@ export function wranglerArgs({ config, port, inspectorPort, persistTo }) {
 
 /** Starts one server and waits until `/api/health` answers. */
 export async function startServer(spec, { timeoutMs = 120_000 } = {}) {
-  const port = await freePort();
-  const inspectorPort = await freePort();
   const persistTo = path.join(RUN_DIR, 'state', spec.key);
   rmSync(persistTo, { recursive: true, force: true });
   mkdirSync(persistTo, { recursive: true });
   const config = spec.config ? path.join(ROOT, spec.config) : noomConfig();
-  const args = wranglerArgs({ config, port, inspectorPort, persistTo });
-  let output = '';
-  const child = spawn(WRANGLER, args, {
-    cwd: ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', CI: 'true' },
-  });
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  let exited = false;
-  child.on('exit', () => { exited = true; });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited) throw new Error(`${spec.key}: wrangler dev exited early:\n${output}`);
-    try {
-      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) break;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) {
-      killGroup(child.pid, 'SIGKILL');
-      throw new Error(`${spec.key}: no answer on ${url} in time:\n${output}`);
-    }
-    await sleep(250);
+  let wrangler;
+  try {
+    wrangler = await runWrangler(({ port, inspectorPort }) => wranglerArgs({ config, port, inspectorPort, persistTo }), { timeoutMs });
+  } catch (err) {
+    throw new Error(`${spec.key}: ${err.message}`);
   }
+  const { child, url, port, args } = wrangler;
   const server = {
     ...spec,
     url,
@@ -133,7 +110,7 @@ export async function startServer(spec, { timeoutMs = 120_000 } = {}) {
     port,
     pid: child.pid,
     command: `${path.relative(ROOT, WRANGLER)} ${args.map((a) => path.isAbsolute(a) ? path.relative(ROOT, a) || '.' : a).join(' ')}`,
-    logs: () => output,
+    logs: wrangler.logs,
     workerdPids: () => workerdPids(child.pid),
     /** Whether that workerd is wrangler's proxy in front of the Worker (see `cpu`). */
     isProxyPid: (pid) => isProxy(pid, port),
@@ -151,12 +128,7 @@ export async function startServer(spec, { timeoutMs = 120_000 } = {}) {
       return { ...all, workerStatUs: worker.statUs, workerSchedUs: worker.schedUs };
     },
     async stop() {
-      if (exited) return;
-      const done = new Promise((r) => child.once('exit', r));
-      killGroup(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000);
-      await done;
-      clearTimeout(timer);
+      await wrangler.stop();
       // workerd children normally go with the group; make sure.
       for (const pid of server.lastPids ?? []) killPid(pid);
     },
@@ -172,10 +144,6 @@ function isProxy(pid, port) {
   } catch {
     return false;
   }
-}
-
-function killGroup(pid, signal) {
-  try { process.kill(-pid, signal); } catch { /* gone */ }
 }
 
 function killPid(pid) {

@@ -39,36 +39,68 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @returns {Promise<{url:string, wsUrl:string, port:number, persistTo:string, logs:()=>string, stop:()=>Promise<void>}>}
  */
 export async function startServer(opts = {}) {
-  // A port free a moment ago can be taken before wrangler binds it (workerd
-  // itself listens on ports the system picks): then start again on new ones.
+  const ownState = !opts.persistTo;
+  const persistTo = opts.persistTo ?? mkdtempSync(path.join(os.tmpdir(), 'noom-state-'));
+  const vars = { ICE_SERVERS: '[]', ...(opts.vars ?? {}) };
+  // NOOM_SERVER_CONFIG points every suite at another implementation of the
+  // contract (the JavaScript baseline in bench/), so both pass the same tests.
+  const config = opts.config ?? process.env.NOOM_SERVER_CONFIG;
+  const argsFor = ({ port, inspectorPort }) => {
+    const args = [
+      'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+      '--persist-to', persistTo, '--log-level', opts.logLevel ?? 'warn', '--show-interactive-dev-session=false',
+    ];
+    if (config) args.push('--config', path.resolve(ROOT, config));
+    for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+    return args;
+  };
+  let wrangler;
+  try {
+    wrangler = await runWrangler(argsFor, { cwd: opts.cwd, healthPath: opts.healthPath, timeoutMs: opts.timeoutMs });
+  } catch (err) {
+    if (ownState) rmSync(persistTo, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: wrangler.url,
+    wsUrl: wrangler.url.replace('http', 'ws'),
+    port: wrangler.port,
+    persistTo,
+    logs: wrangler.logs,
+    async stop({ keepState = false } = {}) {
+      await wrangler.stop();
+      if (ownState && !keepState) rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Runs `wrangler dev` with the arguments `argsFor({port, inspectorPort})`
+ * gives for two free ports, and waits until `healthPath` answers. The test
+ * servers and the benchmark's (bench/lib/servers.mjs) all start here.
+ *
+ * A port free a moment ago can be taken before wrangler binds it (workerd
+ * itself listens on ports the system picks): then it starts again on new
+ * ones, up to three times.
+ * @returns {Promise<{child: import('node:child_process').ChildProcess, url: string, port: number,
+ *   args: string[], logs: () => string, stop: () => Promise<void>}>}
+ */
+export async function runWrangler(argsFor, { cwd = ROOT, healthPath = '/api/health', timeoutMs = 90_000 } = {}) {
   for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const inspectorPort = await freePort();
     try {
-      return await startServerOnce(opts);
+      return await runWranglerOnce(argsFor({ port, inspectorPort }), port, { cwd, healthPath, timeoutMs });
     } catch (err) {
       if (attempt >= 3 || !/Address already in use/.test(err.message)) throw err;
     }
   }
 }
 
-async function startServerOnce(opts) {
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const ownState = !opts.persistTo;
-  const persistTo = opts.persistTo ?? mkdtempSync(path.join(os.tmpdir(), 'noom-state-'));
-  const vars = { ICE_SERVERS: '[]', ...(opts.vars ?? {}) };
-  const healthPath = opts.healthPath ?? '/api/health';
-  const args = [
-    'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-    '--persist-to', persistTo, '--log-level', opts.logLevel ?? 'warn', '--show-interactive-dev-session=false',
-  ];
-  // NOOM_SERVER_CONFIG points every suite at another implementation of the
-  // contract (the JavaScript baseline in bench/), so both pass the same tests.
-  const config = opts.config ?? process.env.NOOM_SERVER_CONFIG;
-  if (config) args.push('--config', path.resolve(ROOT, config));
-  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+async function runWranglerOnce(args, port, { cwd, healthPath, timeoutMs }) {
   let output = '';
   const child = spawn(WRANGLER, args, {
-    cwd: opts.cwd ?? ROOT,
+    cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -85,12 +117,9 @@ async function startServerOnce(opts) {
   child.on('exit', () => { exited = true; });
 
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited) {
-      if (ownState) rmSync(persistTo, { recursive: true, force: true });
-      throw new Error(`wrangler dev exited early:\n${output}`);
-    }
+    if (exited) throw new Error(`wrangler dev exited early:\n${output}`);
     try {
       const res = await fetch(url + healthPath, { signal: AbortSignal.timeout(2000) });
       if (res.ok) break;
@@ -103,20 +132,18 @@ async function startServerOnce(opts) {
   }
 
   return {
+    child,
     url,
-    wsUrl: url.replace('http', 'ws'),
     port,
-    persistTo,
+    args,
     logs: () => output,
-    async stop({ keepState = false } = {}) {
-      if (!exited) {
-        const done = new Promise((r) => child.once('exit', r));
-        killGroup(child, 'SIGTERM');
-        const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
-        await done;
-        clearTimeout(timer);
-      }
-      if (ownState && !keepState) rmSync(persistTo, { recursive: true, force: true });
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once('exit', r));
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      await done;
+      clearTimeout(timer);
     },
   };
 }
