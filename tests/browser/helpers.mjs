@@ -225,6 +225,15 @@ function currentTimes(page) {
     Object.fromEntries(tiles.map((t) => [t.dataset.peerId, t.querySelector('video').currentTime])));
 }
 
+/**
+ * The names on the tiles `tiles` (a selector) as `[name, shown whole]`, sorted:
+ * whole when the name's text fits its box (not cut to "A…").
+ */
+export function tileNames(page, tiles) {
+  return page.$$eval(`${tiles} .tile-name span`, (spans) => spans
+    .map((span) => [span.textContent, span.clientWidth > 0 && span.scrollWidth <= span.clientWidth]).sort());
+}
+
 /** Waits until the remote tile of `peerId` has `attr` equal to `value`. */
 export function waitTileAttr(page, peerId, attr, value, timeout = 10_000) {
   return page.waitForFunction(([selector, a, v]) => document.querySelector(selector)?.getAttribute(a) === v,
