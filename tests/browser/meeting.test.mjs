@@ -60,7 +60,8 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
     assert.deepEqual(await videoLimits(ann.page), [{ maxBitrate: 1_200_000, maxFramerate: 30, scaleResolutionDownBy: 1 }]);
     // Bob fills Ann's view, a camera's shape; she is a small picture in its bottom right corner,
     // also in a window wider than his picture (the corner of his picture, not of the window)
-    // and on a phone (the chat closed there), her name in full on it.
+    // and on a phone (the chat closed there), her name in full on it. It sits above his
+    // name and pin: a long name ran under it, and the pin was out of reach.
     await ann.page.getByTestId('chat').click();
     for (const viewport of [{ width: 390, height: 844 }, { width: 1600, height: 600 }, { width: 1280, height: 720 }]) {
       if (viewport.width === 1600) await ann.page.getByTestId('chat').click();
@@ -69,7 +70,11 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       const boxes = await ann.page.evaluate(() => {
         const box = (node) => { const { x, y, width, height } = node.getBoundingClientRect(); return { x, y, width, height }; };
         return { layout: document.getElementById('grid').dataset.layout, grid: box(document.getElementById('grid')),
-          self: box(document.querySelector('[data-testid="tile"][data-self]')), bob: box(document.querySelector('[data-testid="tile"]:not([data-self])')) };
+          self: box(document.querySelector('[data-testid="tile"][data-self]')), bob: box(document.querySelector('[data-testid="tile"]:not([data-self])')),
+          bobLabel: box(document.querySelector('[data-testid="tile"]:not([data-self]) .tile-label')),
+          bobPin: box(document.querySelector('[data-testid="tile"]:not([data-self]) .tile-pin')),
+          pinReached: ((pin) => { const r = pin.getBoundingClientRect(); return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)?.closest('.tile-pin') === pin; })(
+            document.querySelector('[data-testid="tile"]:not([data-self]) .tile-pin')) };
       });
       assert.equal(boxes.layout, 'duo');
       assert.deepEqual(await tileNames(ann.page, '[data-self]'), [['Ann', true]], `Ann's name is cut on her picture at ${JSON.stringify(viewport)}`);
@@ -79,8 +84,10 @@ describe('a meeting of two', { timeout: 240_000 }, () => {
       assert.ok(bobBox.width >= grid.width - 2 || bobBox.height >= grid.height - 2, `Bob's tile does not fill the view: ${JSON.stringify(boxes)}`);
       assert.ok(self.width * self.height < bobBox.width * bobBox.height / 8, `Ann's own picture is not small: ${JSON.stringify(boxes)}`);
       const [right, bottom] = [bobBox.x + bobBox.width - (self.x + self.width), bobBox.y + bobBox.height - (self.y + self.height)];
-      assert.ok(right >= 0 && right < 16 && bottom >= 0 && bottom < 16 && self.x > bobBox.x && self.y > bobBox.y,
+      assert.ok(right >= 0 && right < 16 && bottom >= 0 && bottom < 64 && self.x > bobBox.x && self.y > bobBox.y,
         `Ann's own picture is not in the corner of Bob's: ${JSON.stringify(boxes)}`);
+      assert.ok(self.y + self.height <= Math.min(boxes.bobLabel.y, boxes.bobPin.y), `Ann's own picture is over Bob's name or pin: ${JSON.stringify(boxes)}`);
+      assert.ok(boxes.pinReached, `Bob's pin is out of reach under Ann's picture: ${JSON.stringify(boxes)}`);
     }
     assert.equal(await ann.page.locator('[data-testid="tile"][data-self]').getByTestId('pin').isVisible(), false, 'a pin on the small picture');
   });
