@@ -2,7 +2,7 @@
 // recent one, see public rooms.
 
 import { el, byId, show } from './dom.js';
-import { roomPath, nameProblem, loadName, saveName, recentMeetings, rememberMeeting } from './names.js';
+import { roomPath, nameProblem, loadName, saveName, recentMeetings, rememberMeeting, RECENT_KEY } from './names.js';
 import { parseRoomInput } from './join.js';
 import { canShareSheet, inviteLink, shareInvite } from './invite.js';
 
@@ -106,10 +106,10 @@ function joinMeeting(event) {
   window.location.assign(meetingUrl(parsed.room));
 }
 
-/** One row of a room list: the room's name as a link to `href`, and `detail` beside it. */
-function roomItem(room, href, detail) {
+/** One row of a room list: the room's name as a link to `href`, `detail` beside it, then `extra`. */
+function roomItem(room, href, detail, extra = null) {
   return el('li', { class: 'room-item', dataset: { room } },
-    el('a', { href, class: 'room-link' }, el('span', { class: 'room-name', text: room }), detail));
+    el('a', { href, class: 'room-link' }, el('span', { class: 'room-name', text: room }), detail), extra);
 }
 
 function renderRooms(rooms) {
@@ -134,9 +134,32 @@ function formatWhen(at, now = new Date()) {
 /** The meetings this browser joined or created lately (from localStorage; nothing asks the server). */
 function renderRecent() {
   const items = recentMeetings().map(({ room, public: isPublic, at }) => roomItem(room, roomPath(room, isPublic),
-    el('time', { class: 'room-when', datetime: new Date(at).toISOString(), text: formatWhen(at) })));
+    el('time', { class: 'room-when', datetime: new Date(at).toISOString(), text: formatWhen(at) }),
+    el('button', {
+      class: 'room-forget',
+      type: 'button',
+      title: 'Remove from this list',
+      'aria-label': `Remove ${room} from your recent meetings`,
+      'data-testid': 'forget-recent',
+      text: '×',
+      on: { click: () => forgetMeeting(room) },
+    })));
   lobby.recentList.replaceChildren(...items);
   show(lobby.recent, items.length > 0);
+}
+
+/**
+ * Takes `room` off the recent meetings (a shared computer, a meeting that
+ * is over). Focus moves to the next row's button, so a keyboard can clear
+ * the list one press after another, or to the Join box when it is empty.
+ */
+function forgetMeeting(room) {
+  const list = recentMeetings();
+  const index = list.findIndex((e) => e.room === room);
+  try { localStorage.setItem(RECENT_KEY, JSON.stringify(list.filter((e) => e.room !== room))); } catch { /* private mode */ }
+  renderRecent();
+  const buttons = lobby.recentList.querySelectorAll('.room-forget');
+  (buttons[Math.min(index, buttons.length - 1)] ?? lobby.joinRoom).focus();
 }
 
 async function refreshRooms() {

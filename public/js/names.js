@@ -4,7 +4,7 @@
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export const NAME_MAX = 32;
 const NAME_KEY = 'noom.name';
-const RECENT_KEY = 'noom.recent';
+export const RECENT_KEY = 'noom.recent';
 const RECENT_MAX = 5;
 // C0 and C1 control characters, which the server refuses in names.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;

@@ -134,6 +134,41 @@ describe('the lobby', { timeout: 180_000 }, () => {
     assert.equal(await kim.page.locator('#prejoin-room').textContent(), `Meeting: ${code}`);
   });
 
+  it('a recent meeting can be taken off the list, from the keyboard too; the list stays so', { timeout: TEST_TIMEOUT }, async () => {
+    const ida = await newPerson(browser, server.url);
+    people.push(ida);
+    await ida.page.goto('/');
+    let link = '';
+    for (let i = 0; i < 2; i += 1) {
+      await ida.page.getByTestId('meeting-later').click();
+      await ida.page.waitForFunction((old) => (document.querySelector('[data-testid="later-link"]')?.textContent ?? '') !== old, link, { timeout: 10_000 });
+      link = await ida.page.getByTestId('later-link').textContent();
+    }
+    await ida.page.reload();
+    const names = () => ida.page.getByTestId('recent-meetings').locator('.room-name').allTextContents();
+    const focused = () => ida.page.evaluate(() => document.activeElement?.dataset.testid ?? null);
+    const [newest, older] = await names();
+    assert.ok(newest && older && newest !== older, `two recent meetings: ${[newest, older]}`);
+    const forget = ida.page.getByTestId('forget-recent');
+    assert.equal(await forget.first().getAttribute('aria-label'), `Remove ${newest} from your recent meetings`);
+    // From the keyboard: the row goes, and the focus goes to the next row's button.
+    await forget.first().focus();
+    await ida.page.keyboard.press('Enter');
+    assert.deepEqual(await names(), [older]);
+    assert.equal(await focused(), 'forget-recent');
+    assert.equal(await forget.first().getAttribute('aria-label'), `Remove ${older} from your recent meetings`);
+    // It stays off the list, and the one left still leads to its meeting.
+    await ida.page.reload();
+    assert.deepEqual(await names(), [older]);
+    assert.equal(await ida.page.getByTestId('recent-meetings').locator('a').getAttribute('href'), `/r/${older}`);
+    // The last one gone, the list goes, and the focus lands in the Join box.
+    await forget.first().click();
+    assert.equal(await ida.page.locator('#recent').isVisible(), false);
+    assert.equal(await focused(), 'join-room');
+    await ida.page.reload();
+    assert.equal(await ida.page.locator('#recent').isVisible(), false);
+  });
+
   it('a name of 32 emoji fits the name boxes and is joined with whole; 33 are refused; a long name wraps in the chat', { timeout: TEST_TIMEOUT }, async () => {
     // 32 characters (the contract's limit) but 64 UTF-16 units.
     const foxes = '🦊'.repeat(32);
