@@ -5,11 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, runWrangler } from '../../tests/support/server.mjs';
+import { WRANGLER, freePort, runWrangler } from '../../tests/support/server.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RUN_DIR = path.join(ROOT, 'bench', '.run');
-const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /**

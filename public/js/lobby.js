@@ -2,7 +2,7 @@
 // recent one, see public rooms.
 
 import { el, byId, show } from './dom.js';
-import { roomPath, nameProblem, loadName, saveName, recentMeetings, rememberMeeting, RECENT_KEY } from './names.js';
+import { roomPath, nameProblem, loadName, saveName, recentMeetings, rememberMeeting, keepRecent } from './names.js';
 import { parseRoomInput } from './join.js';
 import { canShareSheet, inviteLink, shareInvite } from './invite.js';
 
@@ -107,7 +107,7 @@ function joinMeeting(event) {
 }
 
 /** One row of a room list: the room's name as a link to `href`, `detail` beside it, then `extra`. */
-function roomItem(room, href, detail, extra = null) {
+function roomItem(room, href, detail, extra) {
   return el('li', { class: 'room-item', dataset: { room } },
     el('a', { href, class: 'room-link' }, el('span', { class: 'room-name', text: room }), detail), extra);
 }
@@ -156,7 +156,7 @@ function renderRecent() {
 function forgetMeeting(room) {
   const list = recentMeetings();
   const index = list.findIndex((e) => e.room === room);
-  try { localStorage.setItem(RECENT_KEY, JSON.stringify(list.filter((e) => e.room !== room))); } catch { /* private mode */ }
+  keepRecent(list.filter((e) => e.room !== room));
   renderRecent();
   const buttons = lobby.recentList.querySelectorAll('.room-forget');
   (buttons[Math.min(index, buttons.length - 1)] ?? lobby.joinRoom).focus();

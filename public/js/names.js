@@ -4,7 +4,7 @@
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export const NAME_MAX = 32;
 const NAME_KEY = 'noom.name';
-export const RECENT_KEY = 'noom.recent';
+const RECENT_KEY = 'noom.recent';
 const RECENT_MAX = 5;
 // C0 and C1 control characters, which the server refuses in names.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -90,6 +90,9 @@ export function recentMeetings() {
 
 /** Notes `room` (with `?public=1` or not) as joined or made here just now. */
 export function rememberMeeting(room, isPublic, at = Date.now()) {
-  const list = withRecent(recentMeetings(), { room, public: Boolean(isPublic), at });
+  keepRecent(withRecent(recentMeetings(), { room, public: Boolean(isPublic), at }));
+}
+
+export function keepRecent(list) {
   try { localStorage.setItem(RECENT_KEY, JSON.stringify(list)); } catch { /* private mode */ }
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+export const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
